@@ -1,0 +1,430 @@
+"""The pytest plugin: options, markers, header, seeding, the device matrix, summaries.
+
+This module only wires; each capability lives in its own module. Its top level
+imports only the standard library and pytest, so loading the plugin costs nothing in
+a project that never touches an ML framework.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlops_testkit import MltkConfigWarning, __version__
+from mlops_testkit.changes import ChangeDecision, ChangeError, decide
+from mlops_testkit.devices import (
+    DeviceStatus,
+    check_marker_names,
+    devices_for_test,
+    probe,
+    torch_installed,
+)
+from mlops_testkit.extras import install_line
+from mlops_testkit.seeding import draw_seed, reseed, torch_deterministic
+from mlops_testkit.settings import BY_NAME, RANDOM_SEED, Resolved, add_options, resolve
+
+CATEGORIES = ("data", "model", "behavioral", "gate")
+MARKERS = (
+    "data: a data test (schemas, drift, leakage, property tests). " "Example: @pytest.mark.data",
+    "model(deterministic=None): a model or training test; deselected by "
+    "--mltk-changed-since when no model code changed; deterministic=True turns on torch "
+    "deterministic algorithms for it. Example: @pytest.mark.model(deterministic=True)",
+    "behavioral: a behavioral test of a model (invariance, directional, minimum "
+    "functionality). Example: @pytest.mark.behavioral",
+    "gate: a quality gate deciding whether a model may be promoted. Example: @pytest.mark.gate",
+    "devices(*names): run the 'device' fixture only on these of cpu, cuda, mps. "
+    "Example: @pytest.mark.devices('cpu', 'cuda')",
+)
+FRAMEWORKS = ("numpy", "torch", "pandas", "pandera", "scipy", "hypothesis", "mlflow")
+
+
+@dataclass
+class MltkState:
+    """Everything the plugin decided for this run; lives in ``config.stash``."""
+
+    seed: int
+    seed_from: Resolved
+    devices: Resolved
+    require_devices: Resolved
+    autoseed: bool
+    deterministic: bool
+    changes: ChangeDecision | None = None
+    probed: dict[str, DeviceStatus] | None = None
+    deselected: int = 0
+    outcomes: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
+    worker_probes: dict[str, DeviceStatus] = field(default_factory=dict)
+
+    def probe(self) -> dict[str, DeviceStatus]:
+        if self.probed is None:
+            self.probed = probe()
+        return self.probed
+
+
+STATE = pytest.StashKey[MltkState]()
+COLLECTOR_NAME = "mlops_testkit-results"
+DETERMINISTIC_CTX = pytest.StashKey[contextlib.ExitStack]()
+
+
+def _state(config: pytest.Config) -> MltkState:
+    return config.stash[STATE]
+
+
+# --- options and configuration -------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)
+
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    seed_from = resolve(config, "seed")
+    if workerinput is not None and "mltk_seed" in workerinput:
+        seed = int(workerinput["mltk_seed"])  # the controller chose it: every worker agrees
+    elif seed_from.value == RANDOM_SEED:
+        seed = draw_seed()
+    else:
+        seed = int(seed_from.value)
+
+    state = MltkState(
+        seed=seed,
+        seed_from=seed_from,
+        devices=resolve(config, "devices"),
+        require_devices=resolve(config, "require_devices"),
+        autoseed=resolve(config, "autoseed").value,
+        deterministic=resolve(config, "deterministic").value,
+    )
+    if "torch" in sys.modules:  # already paid for by the user's conftest: show what exists
+        state.probe()
+    config.stash[STATE] = state
+    config.pluginmanager.register(_ResultCollector(state), COLLECTOR_NAME)
+
+    if workerinput is not None and "mltk_changes" in workerinput:
+        changes = workerinput["mltk_changes"]
+        state.changes = ChangeDecision.from_dict(changes) if changes else None
+    else:
+        state.changes = _decide_changes(config)
+
+
+def _decide_changes(config: pytest.Config) -> ChangeDecision | None:
+    ref = resolve(config, "changed_since")
+    if ref.value is None:
+        return None
+    where = ref.describe(BY_NAME["changed_since"])
+    globs = resolve(config, "model_paths").value
+    if not globs:
+        raise pytest.UsageError(
+            f"mlops-testkit: {where}={ref.value} needs the globs of your model code: set the "
+            "ini key mltk_model_paths (e.g. 'src/model/**'), --mltk-model-paths or "
+            "MLTK_MODEL_PATHS"
+        )
+    try:
+        decision = decide(ref.value, globs, Path(config.rootpath))
+    except ChangeError as exc:
+        raise pytest.UsageError(f"mlops-testkit: {where}: {exc}") from None
+    if decision.unmatched_globs:
+        config.issue_config_time_warning(
+            MltkConfigWarning(
+                f"mltk_model_paths: {', '.join(repr(g) for g in decision.unmatched_globs)} "
+                f"match(es) no file under {config.rootpath}; a change there can never "
+                "select the model tests"
+            ),
+            stacklevel=2,
+        )
+    return decision
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: the controller sends its seed and change decision to each worker."""
+    state = _state(node.config)
+    node.workerinput["mltk_seed"] = state.seed
+    node.workerinput["mltk_changes"] = state.changes.to_dict() if state.changes else None
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    state = _state(config)
+    seed_line = f"seed {state.seed} ({state.seed_from.describe(BY_NAME['seed'])})"
+    if state.seed_from.value == RANDOM_SEED:
+        seed_line = (
+            f"seed {state.seed} (random, from {state.seed_from.describe(BY_NAME['seed'])}; "
+            f"replay with --mltk-seed {state.seed})"
+        )
+    if not state.autoseed:
+        seed_line += "; autoseed off"
+    lines = [f"mlops-testkit {__version__}: {seed_line}"]
+
+    dev = state.devices
+    wanted = "auto (every available)" if dev.value is None else ",".join(dev.value)
+    line = f"  devices: {wanted} (from {dev.describe(BY_NAME['devices'])})"
+    if state.require_devices.value:
+        line += (
+            f"; missing ones fail ({state.require_devices.describe(BY_NAME['require_devices'])})"
+        )
+    lines.append(line)
+    if state.probed is not None:
+        lines.append("  devices found: " + _describe_probe(state.probed))
+    else:
+        lines.append("  devices found: listed after collection (probing imports torch)")
+    if state.changes is not None:
+        lines.append(f"  changed-since: {state.changes.reason}")
+    versions = []
+    for name in FRAMEWORKS:
+        try:
+            versions.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{name} -")
+    lines.append("  frameworks: " + ", ".join(versions))
+    return lines
+
+
+def _describe_probe(probed: dict[str, DeviceStatus]) -> str:
+    found = [s.describe() for s in probed.values() if s.available]
+    reasons = {s.detail for s in probed.values() if not s.available}
+    if not found and len(reasons) == 1:  # e.g. torch is not installed
+        return f"none ({reasons.pop()})"
+    missing = [s.describe() for s in probed.values() if not s.available]
+    text = ", ".join(found) if found else "none"
+    if missing:
+        text += "; missing: " + "; ".join(missing)
+    return text
+
+
+# --- collection ----------------------------------------------------------------------
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "device" not in metafunc.fixturenames:
+        return
+    state = _state(metafunc.config)
+    marker = metafunc.definition.get_closest_marker("devices")
+    marker_names = None
+    if marker is not None:
+        try:
+            marker_names = check_marker_names(marker.args, metafunc.definition.nodeid)
+        except ValueError as exc:
+            pytest.fail(str(exc), pytrace=False)
+    requested = state.devices.value
+    available = state.probe() if requested is None else None
+    names, not_selected = devices_for_test(requested, marker_names, available)
+    params = [
+        pytest.param(
+            n, id=n, marks=[pytest.mark.skip(reason=not_selected[n])] if n in not_selected else []
+        )
+        for n in names
+    ]
+    metafunc.parametrize("device", params, indirect=True)
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
+    # The header comes before test modules import torch; by now it is usually loaded.
+    state = _state(config)
+    if state.probed is None and sys.modules.get("torch") is None:
+        return []
+    return ["mlops-testkit devices found: " + _describe_probe(state.probe())]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    state = _state(config)
+    if state.changes is None or state.changes.run_model_tests:
+        return
+    keep, drop = [], []
+    for item in items:
+        (drop if item.get_closest_marker("model") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+    state.deselected = len(drop)
+
+
+# --- running -------------------------------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    state = _state(item.config)
+    if state.autoseed:
+        reseed(state.seed)
+    deterministic = state.deterministic
+    marker = item.get_closest_marker("model")
+    if marker is not None and marker.kwargs.get("deterministic") is not None:
+        deterministic = bool(marker.kwargs["deterministic"])
+    if deterministic:
+        stack = contextlib.ExitStack()
+        stack.enter_context(torch_deterministic())
+        item.stash[DETERMINISTIC_CTX] = stack
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    stack = item.stash.get(DETERMINISTIC_CTX, None)
+    if stack is not None:
+        stack.close()
+        del item.stash[DETERMINISTIC_CTX]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    # Plain attributes travel with the report to the xdist controller.
+    report.mltk_categories = [c for c in CATEGORIES if item.get_closest_marker(c)]
+    callspec = getattr(item, "callspec", None)
+    report.mltk_device = callspec.params.get("device") if callspec is not None else None
+    return report
+
+
+class _ResultCollector:
+    """Counts outcomes per category and device from every report (on the controller
+    under xdist, where worker reports arrive with their ``mltk_*`` attributes)."""
+
+    def __init__(self, state: MltkState) -> None:
+        self.state = state
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        categories = getattr(report, "mltk_categories", None) or []
+        device = getattr(report, "mltk_device", None)
+        if report.failed:
+            outcome = "failed"
+        elif report.skipped:
+            outcome = "skipped"
+        elif report.when == "call":
+            outcome = "passed"
+        else:
+            return
+        for key in [*categories, *([f"device:{device}"] if device else [])]:
+            if self.state.outcomes[key].get(report.nodeid) != "failed":
+                self.state.outcomes[key][report.nodeid] = outcome
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is None or STATE not in session.config.stash:
+        return
+    state = _state(session.config)
+    workeroutput["mltk_deselected"] = state.deselected
+    if state.probed is not None:
+        workeroutput["mltk_probed"] = {n: [s.available, s.detail] for n, s in state.probed.items()}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist: collect what each worker learnt (deselections, device probes)."""
+    state = _state(node.config)
+    output = getattr(node, "workeroutput", {}) or {}
+    state.deselected = max(state.deselected, int(output.get("mltk_deselected", 0)))
+    for name, (available, detail) in (output.get("mltk_probed") or {}).items():
+        state.worker_probes[name] = DeviceStatus(name, bool(available), str(detail))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    collector = config.pluginmanager.get_plugin(COLLECTOR_NAME)
+    if collector is not None:
+        config.pluginmanager.unregister(collector)
+
+
+# --- fixtures ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def seed(request: pytest.FixtureRequest) -> int:
+    """The run's seed (``--mltk-seed``), for tests that build their own generators.
+
+    Every RNG already imported is reseeded with it before each test; use it for
+    generators you create yourself, so that ``--mltk-seed`` replays them too::
+
+        def test_split(seed):
+            rng = numpy.random.default_rng(seed)
+            ...
+    """
+    return _state(request.config).seed
+
+
+@pytest.fixture
+def device(request: pytest.FixtureRequest) -> Any:
+    """A ``torch.device``, one test per selected device: ``test_x[cpu]``, ``test_x[cuda]``.
+
+    The devices come from ``--mltk-devices`` (default: every one available here);
+    ``@pytest.mark.devices("cpu", "cuda")`` narrows them for one test. A device that
+    is not available skips with the reason, or fails under
+    ``--mltk-require-devices``. Without torch the test skips with the install line::
+
+        def test_forward(device):
+            model = Net().to(device)
+            assert model(torch.zeros(2, 8, device=device)).shape == (2, 1)
+    """
+    state = _state(request.config)
+    name = getattr(request, "param", None)
+    if name is None:  # requested without parametrization (e.g. getfixturevalue)
+        requested = state.devices.value
+        name = requested[0] if requested else "cpu"
+    if not torch_installed():
+        status = DeviceStatus(name, False, f"torch is not installed: {install_line('torch')}")
+    else:
+        status = state.probe()[name]
+    if not status.available:
+        message = f"device {name} is not available: {status.detail}"
+        if state.require_devices.value:
+            pytest.fail(
+                f"{message} (required by "
+                f"{state.require_devices.describe(BY_NAME['require_devices'])})",
+                pytrace=False,
+            )
+        pytest.skip(message)
+    import torch
+
+    return torch.device(name)
+
+
+# --- terminal summary ----------------------------------------------------------------
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if getattr(config, "workerinput", None) is not None or STATE not in config.stash:
+        return
+    state = _state(config)
+    lines = []
+    for category in CATEGORIES:
+        counts = Counter(state.outcomes.get(category, {}).values())
+        if counts:
+            lines.append(f"{category}: {_counts(counts)}")
+    device_keys = sorted(k for k in state.outcomes if k.startswith("device:"))
+    if device_keys:
+        parts = [
+            f"{k[len('device:') :]} {_counts(Counter(state.outcomes[k].values()))}"
+            for k in device_keys
+        ]
+        lines.append("devices: " + "; ".join(parts))
+        probed = state.probed or state.worker_probes
+        used = {k[len("device:") :] for k in device_keys}
+        missing = [s.describe() for s in probed.values() if not s.available and s.name in used]
+        if missing:
+            lines.append("devices missing here: " + "; ".join(missing))
+    if state.changes is not None:
+        if state.changes.run_model_tests:
+            lines.append(state.changes.reason)
+        else:
+            lines.append(f"deselected {state.deselected} model test(s): {state.changes.reason}")
+    if not lines and state.seed_from.value != RANDOM_SEED:
+        return
+    terminalreporter.write_sep("=", "mlops-testkit")
+    seed_line = f"seed {state.seed}"
+    if state.seed_from.value == RANDOM_SEED:
+        seed_line += f" (random); replay with --mltk-seed {state.seed}"
+    terminalreporter.write_line(seed_line)
+    for line in lines:
+        terminalreporter.write_line(line)
+
+
+def _counts(counts: Counter[str]) -> str:
+    order = ("passed", "failed", "skipped")
+    return ", ".join(f"{counts[k]} {k}" for k in order if counts[k])

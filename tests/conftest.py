@@ -1,0 +1,45 @@
+"""Shared helpers for the plugin's own tests.
+
+In-process ``pytester`` runs are the default; anything that imports numpy or torch
+runs in a subprocess (``runpytest_subprocess``), since in-process runs restore
+``sys.modules`` afterwards and torch cannot be imported twice.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture(autouse=True)
+def _clean_mltk_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner runs must not see MLTK_* variables of the outer environment."""
+    for name in list(os.environ):
+        if name.startswith("MLTK_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def git_repo(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+    """``pytester.path`` as a git repository; returns a function running git there."""
+    for key, value in {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }.items():
+        monkeypatch.setenv(key, value)
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=pytester.path, check=True, capture_output=True, text=True
+        ).stdout
+
+    git("init", "-q", "-b", "main")
+    return git
