@@ -229,7 +229,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
     # The header comes before test modules import torch; by now it is usually loaded.
     state = _state(config)
-    if state.probed is None and sys.modules.get("torch") is None:
+    if config.get_verbosity() < 0 or (state.probed is None and sys.modules.get("torch") is None):
         return []
     return ["mlops-testkit devices found: " + _describe_probe(state.probe())]
 

@@ -70,3 +70,11 @@ def test_no_summary_when_nothing_to_show(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_plain(): pass")
     result = pytester.runpytest()
     assert "= mlops-testkit =" not in result.stdout.str()
+
+
+def test_fixtures_are_documented_with_examples(pytester: pytest.Pytester) -> None:
+    out = pytester.runpytest("--fixtures", "-v").stdout.str()
+    seed_doc = out.split("\nseed -- ", 1)[1].split("\ndevice -- ", 1)[0]
+    assert "def test_split(seed):" in seed_doc
+    device_doc = out.split("\ndevice -- ", 1)[1]
+    assert "def test_forward(device):" in device_doc
