@@ -52,6 +52,7 @@ format: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_startup.py
+	$(BIN)/python benchmarks/bench_training.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

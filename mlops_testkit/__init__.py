@@ -18,6 +18,11 @@ class MltkConfigWarning(MltkWarning):
     """A setting that is valid but looks wrong, e.g. model globs that match no file."""
 
 
+class MltkUsageError(ValueError, TypeError):
+    """A helper was called with arguments it cannot use; the message names the argument
+    and what was expected. It is both a ValueError and a TypeError."""
+
+
 class MissingExtraError(ImportError):
     """An optional framework a helper needs is not installed.
 
@@ -26,4 +31,48 @@ class MissingExtraError(ImportError):
     """
 
 
-__all__ = ["MissingExtraError", "MltkConfigWarning", "MltkWarning", "__version__"]
+# Public helpers, imported on first use so that `import mlops_testkit` stays cheap.
+_LAZY = {
+    name: "mlops_testkit.training"
+    for name in (
+        "assert_overfits_batch",
+        "assert_loss_decreases",
+        "assert_params_update",
+        "assert_finite",
+        "assert_output_shape",
+        "assert_deterministic",
+        "assert_checkpoint_roundtrip",
+        "assert_devices_agree",
+        "overfit_batch",
+        "loss_curve",
+        "params_update_report",
+        "nonfinite_report",
+        "determinism_report",
+        "checkpoint_report",
+    )
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mlops_testkit' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
+__all__ = [
+    "MissingExtraError",
+    "MltkConfigWarning",
+    "MltkUsageError",
+    "MltkWarning",
+    "__version__",
+    *_LAZY,
+]

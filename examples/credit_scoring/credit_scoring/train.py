@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from credit_scoring.checkpoint import save_checkpoint
 from credit_scoring.data import generate_applicants, train_test_split
 from credit_scoring.features import FEATURE_NAMES, Scaler
 from credit_scoring.model import CreditNet
@@ -95,14 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     result = train(train_frame, epochs=args.epochs, seed=args.seed)
     metrics = evaluate(result, test_frame)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(
-        {
-            "state_dict": result.model.state_dict(),
-            "mean": result.scaler.mean,
-            "scale": result.scaler.scale,
-        },
-        args.out,
-    )
+    save_checkpoint(result.model, args.out, result.scaler)
     print(" ".join(f"{k}={v:.4f}" for k, v in metrics.items()), f"-> {args.out}")
     return 0
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+
 from credit_scoring.data import generate_applicants, train_test_split
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from credit_scoring.data import COLUMNS, REGIONS, generate_applicants
 
 pytestmark = pytest.mark.data
