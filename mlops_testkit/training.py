@@ -32,7 +32,6 @@ from __future__ import annotations
 import copy
 import fnmatch
 import math
-import random
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -40,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlops_testkit import MltkUsageError
+from mlops_testkit import MltkUsageError, seeding
 from mlops_testkit._format import message, table
 from mlops_testkit.extras import require
 
@@ -877,16 +876,6 @@ def assert_output_shape(model: Any, batch: Any, expected: Any, *, dtype: Any = N
 # --- determinism ----------------------------------------------------------------------------
 
 
-def _reseed_everything(seed: int) -> None:
-    random.seed(seed)
-    np = sys.modules.get("numpy")
-    if np is not None:
-        np.random.seed(seed)
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.manual_seed(seed)
-
-
 def _snapshot(obj: Any) -> Any:
     """A detached CPU copy of a result, so later runs cannot alias it."""
     torch = sys.modules.get("torch")
@@ -901,11 +890,8 @@ def _snapshot(obj: Any) -> Any:
     if isinstance(obj, Mapping):
         return {k: _snapshot(v) for k, v in obj.items()}
     if isinstance(obj, tuple | list):
-        return (
-            type(obj)(_snapshot(v) for v in obj)
-            if isinstance(obj, list)
-            else tuple(_snapshot(v) for v in obj)
-        )
+        items = [_snapshot(v) for v in obj]
+        return items if isinstance(obj, list) else tuple(items)
     return copy.deepcopy(obj)
 
 
@@ -1000,7 +986,7 @@ def determinism_report(
     results = []
     for _ in range(runs):
         if reseed:
-            _reseed_everything(seed)
+            seeding.reseed(seed)
         results.append(_snapshot(fn()))
     report = DeterminismReport(runs)
     for i, result in enumerate(results[1:], start=2):

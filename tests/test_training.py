@@ -422,3 +422,17 @@ def test_bad_input_is_a_clear_usage_error(batch, call, message):
     with pytest.raises(MltkUsageError) as exc:
         call(batch)
     assert message in str(exc.value)
+
+
+def test_without_torch_the_helpers_name_the_install_line(pytester):
+    pytester.makepyfile("""
+        import sys
+        sys.modules["torch"] = None  # as if torch were not installed
+        import pytest
+        from mlops_testkit import MissingExtraError, assert_overfits_batch
+
+        def test_x():
+            with pytest.raises(MissingExtraError, match=r"pip install 'mlops-testkit\\[torch\\]'"):
+                assert_overfits_batch(object(), None, None)
+        """)
+    pytester.runpytest_subprocess("-p", "no:randomly").assert_outcomes(passed=1)
