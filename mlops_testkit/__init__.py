@@ -32,7 +32,18 @@ class MissingExtraError(ImportError):
 
 
 # Public helpers, imported on first use so that `import mlops_testkit` stays cheap.
-_LAZY = {
+_DATA = (
+    "assert_schema",
+    "schema_report",
+    "assert_no_drift",
+    "drift_report",
+    "adjust_p_values",
+    "assert_no_leakage",
+    "leakage_report",
+    "frames",
+)
+_LAZY = {name: "mlops_testkit.data" for name in _DATA}
+_LAZY |= {
     name: "mlops_testkit.training"
     for name in (
         "assert_overfits_batch",

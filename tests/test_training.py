@@ -13,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-from mlops_testkit import (  # noqa: E402
+from mlops_testkit import (
     MltkUsageError,
     assert_checkpoint_roundtrip,
     assert_deterministic,

@@ -77,6 +77,12 @@ def generate_applicants(n: int, seed: int = 0) -> pd.DataFrame:
     )
 
 
+def serving_sample(n: int, seed: int = 1) -> pd.DataFrame:
+    """Applicants arriving in production: the same population, freshly drawn, without
+    the label (it is only known months later)."""
+    return generate_applicants(n, seed=seed + 10_000).drop(columns=["defaulted"])
+
+
 def train_test_split(
     frame: pd.DataFrame, test_share: float = 0.2, seed: int = 0
 ) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -1,0 +1,142 @@
+"""Leakage between splits: rows (or keys) of the test set that are also in training."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlops_testkit import MltkUsageError
+from mlops_testkit._format import message, table
+from mlops_testkit.extras import require
+
+TRAIN_ROW, TEST_ROW = "__mltk_train_row__", "__mltk_test_row__"
+
+
+@dataclass
+class LeakageReport:
+    """Test rows found in train: how many, what share, and examples."""
+
+    leaked: int
+    total: int
+    on: list[str]
+    examples: list[dict[str, Any]] = field(default_factory=list)  # test row, train row, values
+
+    @property
+    def share(self) -> float:
+        return self.leaked / self.total if self.total else 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.leaked == 0
+
+
+def _frame(obj: Any, name: str) -> Any:
+    pd = require("pandas", "leakage_report")
+    if not isinstance(obj, pd.DataFrame):
+        raise MltkUsageError(
+            f"leakage_report: {name} must be a pandas DataFrame, got {type(obj).__name__}"
+        )
+    if len(obj) == 0:
+        raise MltkUsageError(f"leakage_report: {name} is empty: nothing to compare")
+    return obj
+
+
+def _rounded(frame: Any, on: list[str], decimals: int | Mapping[str, int] | None) -> Any:
+    pd = require("pandas", "leakage_report")
+    out = frame[on]
+    if decimals is None:
+        return out
+    out = out.copy()
+    for col in on:
+        places = decimals.get(col) if isinstance(decimals, Mapping) else decimals
+        if places is not None and pd.api.types.is_float_dtype(out[col].dtype):
+            out[col] = out[col].round(places)
+    return out
+
+
+def leakage_report(
+    train: Any,
+    test: Any,
+    *,
+    on: Sequence[str] | None = None,
+    round: int | Mapping[str, int] | None = None,
+    max_examples: int = 10,
+) -> LeakageReport:
+    """Find test rows whose ``on`` columns (default: all shared columns) also occur in
+    train. ``round`` (decimals, or a mapping column -> decimals) rounds float columns
+    first, to catch near-duplicates. Missing values compare equal to each other."""
+    pd = require("pandas", "leakage_report")
+    train, test = _frame(train, "train"), _frame(test, "test")
+    if on is None:
+        cols = [c for c in test.columns if c in train.columns]
+        if not cols:
+            raise MltkUsageError("leakage_report: train and test share no column; pass on=")
+    elif isinstance(on, str):
+        cols = [on]
+    else:
+        cols = list(on)
+    for name, frame in (("train", train), ("test", test)):
+        missing = [c for c in cols if c not in frame.columns]
+        if missing:
+            raise MltkUsageError(f"leakage_report: column(s) {missing} missing from {name}")
+    if round is not None and not isinstance(round, int | Mapping):
+        raise MltkUsageError(f"leakage_report: round must be decimals or a mapping, got {round!r}")
+    left, right = _rounded(train, cols, round), _rounded(test, cols, round)
+    hash_train = pd.util.hash_pandas_object(left, index=False)
+    hash_test = pd.util.hash_pandas_object(right, index=False)
+    candidates = hash_test.isin(set(hash_train.to_numpy()))
+    if not candidates.any():
+        return LeakageReport(0, len(test), cols)
+    # confirm candidates by value, so a hash collision never counts as a leak
+    train_keys = left.assign(**{TRAIN_ROW: train.index}).drop_duplicates(subset=cols)
+    cand = right[candidates.to_numpy()]
+    matched = cand.assign(**{TEST_ROW: cand.index}).merge(train_keys, on=cols, how="inner")
+    confirmed = list(zip(matched[TEST_ROW], matched[TRAIN_ROW], strict=True))
+    examples = [
+        {"test row": ti, "train row": tr, **{c: right.at[ti, c] for c in cols[:6]}}
+        for ti, tr in confirmed[:max_examples]
+    ]
+    return LeakageReport(len(confirmed), len(test), cols, examples)
+
+
+def assert_no_leakage(
+    train: Any,
+    test: Any,
+    *,
+    on: Sequence[str] | None = None,
+    round: int | Mapping[str, int] | None = None,
+    max_examples: int = 10,
+) -> LeakageReport:
+    """Assert that no test row (or key, with ``on=``) also appears in train.
+
+    Example::
+
+        @pytest.mark.data
+        def test_split_does_not_leak(train_df, test_df):
+            assert_no_leakage(train_df, test_df, on=["customer_id"])
+            assert_no_leakage(train_df, test_df, round=3)   # near-duplicate feature rows
+    """
+    __tracebackhide__ = True
+    report = leakage_report(train, test, on=on, round=round, max_examples=max_examples)
+    if report.passed:
+        return report
+    shown = report.on if len(report.on) <= 6 else [*report.on[:6], "..."]
+    raise AssertionError(
+        message(
+            f"{report.leaked} of {report.total} test rows ({report.share:.1%}) also appear in "
+            f"train (compared on {', '.join(map(str, shown))}"
+            + (f", rounded to {round}" if round is not None else "")
+            + ")",
+            table(
+                report.examples, ["test row", "train row", *report.on[:6]], max_rows=max_examples
+            )
+            + (
+                f"\n+{report.leaked - len(report.examples)} more"
+                if report.leaked > len(report.examples)
+                else ""
+            ),
+            "Split by entity or time (e.g. group by customer id) and deduplicate before "
+            "splitting, so the test score measures generalisation, not memory.",
+        )
+    )

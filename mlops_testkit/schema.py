@@ -1,0 +1,122 @@
+"""Schema validation with pandera, always lazy, with failures people can read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlops_testkit import MltkUsageError
+from mlops_testkit._format import message, table
+from mlops_testkit.extras import require
+
+
+def _as_schema(schema: Any, where: str) -> Any:
+    """Accept a pandera DataFrameSchema (pandas or polars) or a DataFrameModel class."""
+    require("pandera", where)
+    to_schema = getattr(schema, "to_schema", None)
+    if isinstance(schema, type) and callable(to_schema):
+        schema = to_schema()
+    module = type(schema).__module__
+    if not (module.startswith("pandera") and callable(getattr(schema, "validate", None))):
+        raise MltkUsageError(
+            f"{where}: schema must be a pandera DataFrameSchema or a DataFrameModel class, "
+            f"got {type(schema).__name__}"
+        )
+    return schema
+
+
+def _check_frame(df: Any, where: str) -> None:
+    kind = type(df).__module__.split(".")[0]
+    if kind not in ("pandas", "polars") or not hasattr(df, "columns"):
+        raise MltkUsageError(
+            f"{where}: df must be a pandas (or polars) DataFrame, got {type(df).__name__}"
+        )
+
+
+@dataclass
+class SchemaReport:
+    """The validated frame, or every failure case pandera found."""
+
+    frame: Any
+    rows: list[dict[str, Any]] = field(default_factory=list)  # check, column, failure case, row
+    schema_name: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.rows
+
+    @property
+    def headline(self) -> str:
+        checks = {(r["column"], r["check"]) for r in self.rows}
+        rows = {r["row index"] for r in self.rows if r["row index"] is not None}
+        name = f" of schema {self.schema_name!r}" if self.schema_name else ""
+        return (
+            f"{len(checks)} check(s){name} failed on {len(rows)} row(s) "
+            f"({len(self.rows)} failure case(s))"
+        )
+
+
+def _rows(failure_cases: Any) -> list[dict[str, Any]]:
+    if hasattr(failure_cases, "to_dicts"):  # polars
+        records = failure_cases.to_dicts()
+    else:
+        records = failure_cases.to_dict("records")
+    out = []
+    for rec in records:
+        index = rec.get("index")
+        if index is not None and index != index:  # NaN: a schema-level failure
+            index = None
+        out.append(
+            {
+                "check": str(rec.get("check")),
+                "column": "-" if rec.get("column") is None else str(rec.get("column")),
+                "failure case": rec.get("failure_case"),
+                "row index": index,
+            }
+        )
+    out.sort(key=lambda r: (r["row index"] is not None, r["column"], r["check"]))
+    return out
+
+
+def schema_report(df: Any, schema: Any) -> SchemaReport:
+    """Validate ``df`` lazily; return the validated frame or all failure cases as rows."""
+    where = "schema_report"
+    schema = _as_schema(schema, where)
+    _check_frame(df, where)
+    errors = require("pandera.errors", where)
+    try:
+        return SchemaReport(schema.validate(df, lazy=True), [], getattr(schema, "name", None))
+    except errors.SchemaErrors as exc:
+        return SchemaReport(None, _rows(exc.failure_cases), getattr(schema, "name", None))
+
+
+def assert_schema(df: Any, schema: Any, *, max_examples: int = 10) -> Any:
+    """Assert that ``df`` satisfies a pandera schema; return the validated frame.
+
+    Validation is always lazy, so every violation is reported at once: a headline, a
+    table of check / column / failure case / row index (capped at ``max_examples``),
+    and the next step. The returned frame carries pandera's coercions.
+
+    Example::
+
+        @pytest.mark.data
+        def test_raw_data(raw_df):
+            raw_df = assert_schema(raw_df, RawSchema)   # a DataFrameModel or DataFrameSchema
+    """
+    __tracebackhide__ = True
+    if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
+        raise MltkUsageError(f"assert_schema: max_examples must be >= 1, got {max_examples!r}")
+    report = schema_report(df, schema)
+    if report.passed:
+        return report.frame
+    rows = [
+        {**r, "row index": "-" if r["row index"] is None else r["row index"]} for r in report.rows
+    ]
+    raise AssertionError(
+        message(
+            report.headline,
+            table(rows, ["check", "column", "failure case", "row index"], max_rows=max_examples),
+            "Fix the data upstream, or the schema if the rule is wrong. "
+            "schema_report(df, schema).rows lists every failure case.",
+        )
+    )
