@@ -89,3 +89,20 @@ def test_bad_arguments_are_named(df, schema, message) -> None:
         assert_schema(df, schema)
     with pytest.raises(MltkUsageError, match="max_examples must be >= 1"):
         assert_schema(good(), SCHEMA, max_examples=0)
+
+
+def test_polars_frames_with_the_polars_backend() -> None:
+    pl = pytest.importorskip("polars")
+    pap = pytest.importorskip("pandera.polars")
+    schema = pap.DataFrameSchema(
+        {
+            "age": pap.Column(int, pap.Check.ge(18)),
+            "region": pap.Column(str, pap.Check.isin(["n", "s"])),
+        }
+    )
+    assert assert_schema(pl.DataFrame({"age": [20], "region": ["n"]}), schema).height == 1
+    with pytest.raises(AssertionError) as exc:
+        assert_schema(pl.DataFrame({"age": [10, 30], "region": ["n", "x"]}), schema)
+    text = str(exc.value)
+    assert text.startswith("2 check(s) failed on 2 row(s)")
+    assert "greater_than_or_equal_to(18)" in text and "isin(['n', 's'])" in text
