@@ -577,6 +577,12 @@ def drift_report(
 
     Same arguments as :func:`assert_no_drift`; returns a :class:`DriftReport` whose rows
     (drifted columns first) feed reports, MLflow logging and gates.
+
+    Example::
+
+        report = drift_report(train_df, serving_df)
+        mlflow.log_metric("drifted_columns", len(report.drifted))
+        report.to_frame().to_csv("drift.csv")
     """
     reference = _as_pandas(reference, "reference")
     current = _as_pandas(current, "current")

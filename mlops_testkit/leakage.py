@@ -65,7 +65,13 @@ def leakage_report(
 ) -> LeakageReport:
     """Find test rows whose ``on`` columns (default: all shared columns) also occur in
     train. ``round`` (decimals, or a mapping column -> decimals) rounds float columns
-    first, to catch near-duplicates. Missing values compare equal to each other."""
+    first, to catch near-duplicates. Missing values compare equal to each other.
+
+    Example::
+
+        report = leakage_report(train_df, test_df, on=["customer_id"])
+        print(f"{report.share:.1%} of test customers are also in train")
+    """
     pd = require("pandas", "leakage_report")
     train, test = _frame(train, "train"), _frame(test, "test")
     if on is None:

@@ -79,7 +79,14 @@ def _rows(failure_cases: Any) -> list[dict[str, Any]]:
 
 
 def schema_report(df: Any, schema: Any) -> SchemaReport:
-    """Validate ``df`` lazily; return the validated frame or all failure cases as rows."""
+    """Validate ``df`` lazily; return the validated frame or all failure cases as rows.
+
+    Example::
+
+        report = schema_report(raw_df, RawSchema)
+        if not report.passed:
+            print(report.headline, report.rows[:5])
+    """
     where = "schema_report"
     schema = _as_schema(schema, where)
     _check_frame(df, where)

@@ -303,6 +303,11 @@ def overfit_batch(
 
     ``target_loss=None`` means 5% of the first step's loss (scale-free, so it suits
     cross-entropy and squared errors alike).
+
+    Example::
+
+        curve = overfit_batch(Net(), (x, y), nn.CrossEntropyLoss())
+        print(curve.start, curve.best, curve.best_step)
     """
     where = "overfit_batch"
     if target_loss is not None and not (
@@ -422,7 +427,12 @@ def loss_curve(
     device: Any = None,
     step: Step | None = None,
 ) -> TrainingCurve:
-    """Train a copy of ``model`` on one batch for ``steps`` steps and record the losses."""
+    """Train a copy of ``model`` on one batch for ``steps`` steps and record the losses.
+
+    Example::
+
+        losses = loss_curve(Net(), (x, y), nn.MSELoss(), steps=50).losses
+    """
     return _train(
         model,
         batch,
@@ -533,7 +543,14 @@ def params_update_report(
 ) -> ParamsUpdateReport:
     """Take one training step on a copy of ``model`` and report every parameter that did
     not get a finite non-zero gradient or did not change. ``ignore`` and
-    ``expect_trainable`` take parameter names or globs (``encoder.*``)."""
+    ``expect_trainable`` take parameter names or globs (``encoder.*``).
+
+    Example::
+
+        report = params_update_report(Net(), (x, y), loss, ignore=["embedding.*"])
+        for row in report.rows:
+            print(row["parameter"], row["problem"])
+    """
     torch = _torch("params_update_report")
     where = "params_update_report"
     _check_module(model, where)
@@ -713,6 +730,10 @@ def nonfinite_report(
     norm statistics of yours do not move), its parameters and buffers, and with
     ``grads=True`` the gradients of ``outputs.sum()``. With anything else: that object
     (tensors, arrays, floats, nested lists/tuples/dicts).
+
+    Example::
+
+        rows = nonfinite_report(model, x, grads=True)   # [] when everything is finite
     """
     torch = sys.modules.get("torch")
     where = "nonfinite_report"
@@ -976,7 +997,13 @@ def determinism_report(
     atol: float = 0.0,
     rtol: float = 0.0,
 ) -> DeterminismReport:
-    """Call ``fn`` ``runs`` times and compare every result with the first."""
+    """Call ``fn`` ``runs`` times and compare every result with the first.
+
+    Example::
+
+        report = determinism_report(lambda: train(data, seed=0).model, seed=0)
+        print(report.passed, report.rows[:3])
+    """
     where = "determinism_report"
     if not callable(fn):
         raise MltkUsageError(f"{where}: fn must be a callable taking no argument")
@@ -1081,7 +1108,12 @@ def checkpoint_report(
     tmp_path: Path | str | None = None,
     atol: float = 0.0,
 ) -> CheckpointReport:
-    """Save ``model``, load it back, and list every state entry or output that differs."""
+    """Save ``model``, load it back, and list every state entry or output that differs.
+
+    Example::
+
+        rows = checkpoint_report(model, x, save=save_ckpt, load=load_ckpt).rows
+    """
     torch = _torch("checkpoint_report")
     where = "checkpoint_report"
     _check_module(model, where)
