@@ -42,7 +42,16 @@ _DATA = (
     "leakage_report",
     "frames",
 )
+_BEHAVIORAL = (
+    "assert_mft",
+    "assert_invariant",
+    "assert_directional",
+    "mft_report",
+    "invariant_report",
+    "directional_report",
+)
 _LAZY = {name: "mlops_testkit.data" for name in _DATA}
+_LAZY |= {name: "mlops_testkit.behavioral" for name in _BEHAVIORAL}
 _LAZY |= {
     name: "mlops_testkit.training"
     for name in (
