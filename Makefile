@@ -18,7 +18,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 TORCH_PIN ?= torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test test-checklist lint format bench clean
 
 install: $(STAMP)
 
@@ -35,7 +35,10 @@ demo: install
 	@echo "== examples/credit_scoring: the example project's ML test suite, with the plugin =="
 	cd examples/credit_scoring && ../../$(BIN)/python -m pytest $(PYTEST_ARGS)
 	@echo
-	@echo "== the same suite with --mltk-changed-since HEAD: model tests run only if model code changed =="
+	@echo "== examples/sentiment: behavioral tests (MFT, INV, DIR) of a text classifier =="
+	cd examples/sentiment && ../../$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@echo
+	@echo "== credit_scoring again with --mltk-changed-since HEAD: model tests run only if model code changed =="
 	cd examples/credit_scoring && ../../$(BIN)/python -m pytest -q --mltk-changed-since HEAD $(PYTEST_ARGS)
 
 lint: install
@@ -46,6 +49,23 @@ lint: install
 test: lint
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
+# CheckList interop is tested against the real package, which never is a dependency:
+# it needs its own virtualenv and a recipe (ENVIRONMENT.md). CI runs this target.
+CHECKLIST_VENV ?= .venv-checklist
+CHECKLIST_STAMP := $(CHECKLIST_VENV)/.mltk-installed
+
+$(CHECKLIST_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(CHECKLIST_VENV)
+	$(CHECKLIST_VENV)/bin/python -m pip install -q --upgrade pip setuptools wheel
+	echo "notebook<7" > $(CHECKLIST_VENV)/constraints.txt
+	PIP_CONSTRAINT=$(abspath $(CHECKLIST_VENV))/constraints.txt $(CHECKLIST_VENV)/bin/python -m pip install -q --no-build-isolation checklist
+	$(CHECKLIST_VENV)/bin/python -m pip install -q "ipython<9" "setuptools<81" pytest
+	$(CHECKLIST_VENV)/bin/python -m pip install -q --no-deps -e .
+	touch $(CHECKLIST_STAMP)
+
+test-checklist: $(CHECKLIST_STAMP)
+	$(CHECKLIST_VENV)/bin/python -m pytest -p no:cacheprovider -q tests/checklist_interop
+
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/black .
@@ -54,6 +74,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_startup.py
 	$(BIN)/python benchmarks/bench_training.py
 	$(BIN)/python benchmarks/bench_drift.py
+	$(BIN)/python benchmarks/bench_behavioral.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -49,6 +49,8 @@ _BEHAVIORAL = (
     "mft_report",
     "invariant_report",
     "directional_report",
+    "run_checklist",
+    "checklist_report",
 )
 _LAZY = {name: "mlops_testkit.data" for name in _DATA}
 _LAZY |= {name: "mlops_testkit.behavioral" for name in _BEHAVIORAL}

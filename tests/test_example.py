@@ -1,4 +1,4 @@
-"""The demo's subject stays green: the example project's suite passes with the plugin."""
+"""The demo's subjects stay green: each example project's suite passes with the plugin."""
 
 from __future__ import annotations
 
@@ -9,21 +9,33 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "credit_scoring"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-@pytest.mark.slow
-def test_credit_scoring_suite_passes() -> None:
+def run_example(name: str) -> str:
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"],
-        cwd=EXAMPLE,
+        cwd=EXAMPLES / name,
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "= mlops-testkit =" in proc.stdout
-    for category in ("data", "model"):
-        line = re.search(rf"^{category}: (\d+) passed$", proc.stdout, flags=re.M)
-        assert line is not None and int(line.group(1)) >= 5, proc.stdout
-    assert re.search(r"^devices: cpu \d+ passed", proc.stdout, flags=re.M), proc.stdout
+    return proc.stdout
+
+
+@pytest.mark.slow
+def test_sentiment_suite_passes() -> None:
+    out = run_example("sentiment")
+    line = re.search(r"^behavioral: (\d+) passed$", out, flags=re.M)
+    assert line is not None and int(line.group(1)) >= 6, out
+
+
+@pytest.mark.slow
+def test_credit_scoring_suite_passes() -> None:
+    out = run_example("credit_scoring")
+    assert "= mlops-testkit =" in out
+    for category in ("data", "model", "behavioral"):
+        line = re.search(rf"^{category}: (\d+) passed$", out, flags=re.M)
+        assert line is not None and int(line.group(1)) >= 5, out
+    assert re.search(r"^devices: cpu \d+ passed", out, flags=re.M), out

@@ -34,11 +34,17 @@ def _check_n(n: int, name: str) -> None:
 
 
 def _one_typo(text: str, chooser: Chooser, kinds: Sequence[str]) -> tuple[str, str] | None:
-    letters = [i for i, ch in enumerate(text) if ch.isalnum()]
-    if not letters:
+    if not text:
         return None
     kind = chooser.choice(kinds)
-    i = chooser.choice(letters)
+    # a random position, moved forward (wrapping) to the next letter or digit
+    start = chooser.integer(0, len(text) - 1)
+    i = next(
+        (j % len(text) for j in range(start, start + len(text)) if text[j % len(text)].isalnum()),
+        None,
+    )
+    if i is None:
+        return None
     ch = text[i]
     if kind == "swap":
         if i + 1 >= len(text) or not text[i + 1].isalnum():
@@ -163,19 +169,35 @@ def contractions() -> Perturbation:
 def _swap_words(name: str, vocabulary: Iterable[str], n: int, label: str) -> Perturbation:
     _check_n(n, name)
     words = tuple(dict.fromkeys(vocabulary))
-    pattern = re.compile(
-        r"\b(" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")\b"
+    single = frozenset(w for w in words if _WORD.fullmatch(w))
+    multi = [w for w in words if w not in single]  # "New York": needs a pattern
+    pattern = (
+        re.compile(
+            r"\b(" + "|".join(re.escape(w) for w in sorted(multi, key=len, reverse=True)) + r")\b"
+        )
+        if multi
+        else None
     )
 
+    others: dict[str, tuple[str, ...]] = {}
+
+    def present(text: str) -> list[str]:
+        found = sorted(single.intersection(_WORD.findall(text)), key=text.find)
+        if pattern is not None:
+            found += list(dict.fromkeys(pattern.findall(text)))
+        return found
+
     def fn(text: str, chooser: Chooser) -> list[Variant]:
-        found = list(dict.fromkeys(pattern.findall(text)))
+        found = present(text)
         if not found:
             return []
         out = []
         for _ in range(n):
             old = chooser.choice(found)
-            new = chooser.choice([w for w in words if w != old])
-            variant = re.sub(rf"\b{re.escape(old)}\b", new, text)
+            if old not in others:
+                others[old] = tuple(w for w in words if w != old)
+            new = chooser.choice(others[old])
+            variant = re.sub(rf"(?<![\w'-]){re.escape(old)}(?![\w'-])", new, text)
             out.append(Variant(variant, f"{label} {old} -> {new}"))
         return out
 

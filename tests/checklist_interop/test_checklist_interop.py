@@ -1,0 +1,122 @@
+"""run_checklist against the real CheckList package: the same failure counts as
+CheckList's own run/summary on the same data and model.
+
+checklist is never a dependency (it does not install cleanly): `make test-checklist`
+builds its own virtualenv with the recipe and runs this file there; in the main suite
+it skips.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+checklist = pytest.importorskip("checklist")
+np = pytest.importorskip("numpy")
+
+from checklist.expect import Expect
+from checklist.test_suite import TestSuite
+from checklist.test_types import DIR, INV, MFT
+
+from mlops_testkit import checklist_report, run_checklist
+
+POSITIVE = {"good", "great", "love"}
+
+
+class Model:
+    """Word-count sentiment that ignores negation and dislikes one name."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, texts):
+        self.calls += 1
+        out = []
+        for text in texts:
+            words = set(text.lower().replace("!", "").replace(".", "").split())
+            p = 0.8 if words & POSITIVE else 0.2
+            if "omar" in words:
+                p -= 0.5
+            out.append([1 - max(p, 0.05), max(p, 0.05)])
+        return np.array(out)
+
+
+def wrapper(model):
+    def predict(texts):
+        probs = model(texts)
+        return probs.argmax(axis=1), probs
+
+    return predict
+
+
+def make_tests():
+    mft = MFT(
+        ["good food", "great day", "bad food", "not good", "I love it", "awful"],
+        labels=[1, 1, 0, 0, 1, 0],
+        name="vocabulary",
+        capability="Vocabulary",
+        description="one-word opinions",
+    )
+    inv = INV(
+        [
+            ["Anna loved the good food", "Omar loved the good food", "Wei loved the good food"],
+            ["Mary said great", "James said great"],
+            ["the room", "the room!"],
+        ],
+        name="names",
+        capability="Fairness",
+        description="names do not matter",
+    )
+    direction = DIR(
+        # adding a word must not raise the positive score: "good" and "great" do
+        [
+            ["the room", "the good room"],
+            ["bad food", "bad great food"],
+            ["good food", "good food."],
+        ],
+        Expect.monotonic(label=1, increasing=False, tolerance=0.1),
+        name="no praise added",
+        capability="Vocabulary",
+        description="neutral additions do not raise the score",
+    )
+    return mft, inv, direction
+
+
+def checklist_own_stats(test, model):
+    test = copy.deepcopy(test)
+    test.run(wrapper(model), overwrite=True, verbose=False)
+    return test.get_stats()
+
+
+@pytest.mark.parametrize("index", [0, 1, 2])
+def test_counts_match_checklists_own_run(index: int) -> None:
+    test = make_tests()[index]
+    theirs = checklist_own_stats(test, Model())
+    ours = checklist_report(copy.deepcopy(test), Model())[0]
+    assert ours.testcases == theirs["testcases"]
+    assert ours.fails == theirs.get("fails", 0)
+    assert ours.testcases - ours.filtered == theirs.get("after_filtering", theirs["testcases"])
+    assert ours.fails > 0  # each test catches a bug of this model
+
+
+def test_suite_fails_with_the_counts_and_batches_predict() -> None:
+    suite = TestSuite()
+    for test in make_tests():
+        suite.add(test)
+    model = Model()
+    with pytest.raises(AssertionError) as exc:
+        run_checklist(suite, model, batch_size=4)
+    text = str(exc.value)
+    assert text.startswith("CheckList: 3 of 3 test(s) failed")
+    assert "vocabulary" in text and "names" in text and "no praise added" in text
+    examples = sum(len(t.example_list_and_indices()[0]) for t in make_tests())
+    assert model.calls == sum(-(-len(t.example_list_and_indices()[0]) // 4) for t in make_tests())
+    assert examples > 4
+
+
+def test_a_passing_suite_passes() -> None:
+    suite = TestSuite()
+    suite.add(MFT(["good", "great"], labels=[1, 1], name="easy", capability="V", description="d"))
+    results = run_checklist(suite, Model())
+    assert [r.fails for r in results] == [0]
