@@ -36,6 +36,7 @@ from typing import Any
 
 from mlops_testkit import MltkUsageError
 from mlops_testkit._format import message, table
+from mlops_testkit.extras import require
 from mlops_testkit.perturb.base import Chooser, HypothesisChooser, Perturbation, Variant
 
 DEFAULT_BATCH = 1024
@@ -803,8 +804,8 @@ def _search(
             f"{where}: the search needs a perturbation from mlops_testkit.perturb (its random "
             "choices are what hypothesis explores)"
         )
-    hypothesis = __import__("hypothesis")
-    st = hypothesis.strategies
+    hypothesis = require("hypothesis", where)
+    st = require("hypothesis.strategies", where)
     kind = _kind(inputs, where)
     n = _length(inputs)
     found: list[dict[str, Any]] = []
@@ -851,7 +852,7 @@ def _search(
         test()
     except AssertionError:
         return found[-1] if found else None  # hypothesis replays the shrunk example last
-    except hypothesis.errors.Unsatisfiable:
+    except require("hypothesis.errors", where).Unsatisfiable:
         return None
     return None
 
