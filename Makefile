@@ -33,7 +33,10 @@ $(STAMP): pyproject.toml | $(PY)
 
 demo: install
 	@echo "== examples/credit_scoring: the example project's ML test suite, with the plugin =="
-	cd examples/credit_scoring && ../../$(BIN)/python -m pytest $(PYTEST_ARGS)
+	cd examples/credit_scoring && ../../$(BIN)/python -m pytest --mltk-gate-report gate-report.json $(PYTEST_ARGS)
+	@echo
+	@echo "== the deploy stage's check of the gate report =="
+	$(BIN)/mlops-testkit gate examples/credit_scoring/gate-report.json
 	@echo
 	@echo "== examples/sentiment: behavioral tests (MFT, INV, DIR) of a text classifier =="
 	cd examples/sentiment && ../../$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -52,7 +52,18 @@ _BEHAVIORAL = (
     "run_checklist",
     "checklist_report",
 )
+_GATES = (
+    "assert_metric",
+    "assert_no_regression",
+    "assert_slices",
+    "assert_latency",
+    "assert_model_size",
+    "assert_peak_memory",
+    "assert_endpoint",
+    "GateResult",
+)
 _LAZY = {name: "mlops_testkit.data" for name in _DATA}
+_LAZY |= {name: "mlops_testkit.gates" for name in _GATES}
 _LAZY |= {name: "mlops_testkit.behavioral" for name in _BEHAVIORAL}
 _LAZY |= {
     name: "mlops_testkit.training"

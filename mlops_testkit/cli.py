@@ -39,7 +39,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="Comma-separated devices that must be available, e.g. cpu,cuda",
     )
     devices.set_defaults(func=_cmd_devices)
+    gate = sub.add_parser(
+        "gate",
+        help="Check a gate report: exit 0 only if it is intact and every gate passed",
+        description="Read a gate report written by pytest --mltk-gate-report: exit 0 only if "
+        "it exists, parses, matches its content hash, has a known schema version and every "
+        "gate passed; otherwise say why and exit 1.",
+    )
+    gate.add_argument("report", help="Path of the gate report (JSON)")
+    gate.set_defaults(func=_cmd_gate)
     return parser
+
+
+def _cmd_gate(args: argparse.Namespace) -> int:
+    from mlops_testkit.gates import GateReportError, gate_summary, read_report
+
+    try:
+        report = read_report(args.report)
+    except GateReportError as exc:
+        print(f"mlops-testkit gate: REFUSED: {exc}", file=sys.stderr)
+        return 1
+    passed, rows = gate_summary(report)
+    print(rows)
+    if not report["gates"]:
+        print("mlops-testkit gate: REFUSED: the report holds no gate result", file=sys.stderr)
+        return 1
+    verdict = "PASSED" if passed else "REFUSED: a gate failed"
+    print(
+        f"mlops-testkit gate: {verdict} ({len(report['gates'])} gates, git {report.get('git_sha') or '-'})"
+    )
+    return 0 if passed else 1
 
 
 def _cmd_devices(args: argparse.Namespace) -> int:

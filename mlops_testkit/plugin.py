@@ -60,6 +60,8 @@ class MltkState:
     deselected: int = 0
     outcomes: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
     worker_probes: dict[str, DeviceStatus] = field(default_factory=dict)
+    gates: list[dict[str, Any]] = field(default_factory=list)
+    gate_report: Resolved | None = None
 
     def probe(self) -> dict[str, DeviceStatus]:
         if self.probed is None:
@@ -70,6 +72,7 @@ class MltkState:
 STATE = pytest.StashKey[MltkState]()
 COLLECTOR_NAME = "mlops_testkit-results"
 DETERMINISTIC_CTX = pytest.StashKey[contextlib.ExitStack]()
+GATES = pytest.StashKey[list]()
 
 
 def _state(config: pytest.Config) -> MltkState:
@@ -103,6 +106,7 @@ def pytest_configure(config: pytest.Config) -> None:
         require_devices=resolve(config, "require_devices"),
         autoseed=resolve(config, "autoseed").value,
         deterministic=resolve(config, "deterministic").value,
+        gate_report=resolve(config, "gate_report"),
     )
     if "torch" in sys.modules:  # already paid for by the user's conftest: show what exists
         state.probe()
@@ -265,6 +269,21 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         item.stash[DETERMINISTIC_CTX] = stack
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    # Gates called by the test record their results here; the recorder is set only
+    # while the test function runs. (mlops_testkit.gates imports only the standard library.)
+    from mlops_testkit.gates import _RECORDER
+
+    results: list[Any] = []
+    item.stash[GATES] = results
+    token = _RECORDER.set((item.nodeid, results))
+    try:
+        return (yield)
+    finally:
+        _RECORDER.reset(token)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_runtest_teardown(item: pytest.Item) -> None:
     stack = item.stash.get(DETERMINISTIC_CTX, None)
@@ -280,6 +299,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report.mltk_categories = [c for c in CATEGORIES if item.get_closest_marker(c)]
     callspec = getattr(item, "callspec", None)
     report.mltk_device = callspec.params.get("device") if callspec is not None else None
+    if call.when == "call":
+        report.mltk_gates = [g.as_dict() for g in item.stash.get(GATES, [])]
     return report
 
 
@@ -291,6 +312,7 @@ class _ResultCollector:
         self.state = state
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.state.gates.extend(getattr(report, "mltk_gates", None) or [])
         categories = getattr(report, "mltk_categories", None) or []
         device = getattr(report, "mltk_device", None)
         if report.failed:
@@ -307,13 +329,52 @@ class _ResultCollector:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    if STATE not in session.config.stash:
+        return
     workeroutput = getattr(session.config, "workeroutput", None)
-    if workeroutput is None or STATE not in session.config.stash:
+    if workeroutput is None:
+        _write_gate_report(session.config)
         return
     state = _state(session.config)
     workeroutput["mltk_deselected"] = state.deselected
     if state.probed is not None:
         workeroutput["mltk_probed"] = {n: [s.available, s.detail] for n, s in state.probed.items()}
+
+
+def _write_gate_report(config: pytest.Config) -> None:
+    """On the controller (or a run without xdist): write --mltk-gate-report."""
+    state = _state(config)
+    if state.gate_report is None or state.gate_report.value is None:
+        return
+    import json
+    import os
+    import subprocess
+
+    from mlops_testkit.gates import build_report
+
+    try:
+        sha = (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"],
+                cwd=config.rootpath,
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            ).stdout.strip()
+            or None
+        )
+    except OSError:
+        sha = None
+    report = build_report(state.gates, git_sha=sha)
+    path = Path(state.gate_report.value)
+    if not path.is_absolute():
+        path = Path(config.invocation_params.dir) / path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(report, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)  # atomic: a reader never sees half a report
+    state.gate_report = Resolved(str(path), state.gate_report.source)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -409,6 +470,15 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         missing = [s.describe() for s in probed.values() if not s.available and s.name in used]
         if missing:
             lines.append("devices missing here: " + "; ".join(missing))
+    if state.gates:
+        failed = [g for g in state.gates if not g["passed"]]
+        line = f"gates: {len(state.gates) - len(failed)} passed, {len(failed)} failed"
+        for g in failed[:5]:
+            shown = "-" if g["value"] is None else f"{g['value']:.4g}"
+            line += f"\n  FAIL {g['name']}: {shown}, required {g['threshold']}"
+        lines.append(line)
+    if state.gate_report is not None and state.gate_report.value is not None:
+        lines.append(f"gate report: {state.gate_report.value}")
     if state.changes is not None:
         if state.changes.run_model_tests:
             lines.append(state.changes.reason)

@@ -75,6 +75,14 @@ def parse_ref(text: str) -> str:
     return value
 
 
+def parse_path(text: str) -> str:
+    """Parse a file path: any non-empty string."""
+    value = str(text).strip()
+    if not value:
+        raise ValueError("an empty path; expected a file path, e.g. gate-report.json")
+    return value
+
+
 def parse_globs(text: str | list[str]) -> tuple[str, ...]:
     """Parse path globs given as a list (ini) or a comma/whitespace separated string."""
     parts = text if isinstance(text, list) else re.split(r"[,\s]+", str(text))
@@ -146,6 +154,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Globs of model code for --mltk-changed-since, relative to rootdir (default: none)",
         metavar="GLOBS",
         ini_type="linelist",
+    ),
+    Setting(
+        "gate_report",
+        parse_path,
+        None,
+        "Write every gate result to this JSON file, with a content hash (default: off)",
+        metavar="PATH",
     ),
     Setting(
         "autoseed",

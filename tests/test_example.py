@@ -35,7 +35,7 @@ def test_sentiment_suite_passes() -> None:
 def test_credit_scoring_suite_passes() -> None:
     out = run_example("credit_scoring")
     assert "= mlops-testkit =" in out
-    for category in ("data", "model", "behavioral"):
+    for category in ("data", "model", "behavioral", "gate"):
         line = re.search(rf"^{category}: (\d+) passed$", out, flags=re.M)
         assert line is not None and int(line.group(1)) >= 5, out
     assert re.search(r"^devices: cpu \d+ passed", out, flags=re.M), out
