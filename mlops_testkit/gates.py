@@ -418,14 +418,18 @@ def assert_latency(
     p50_ms: float | None = None,
     p95_ms: float | None = None,
     warmup: int = 5,
-    repeats: int = 50,
+    repeats: int = 25,
+    rounds: int = 8,
     name: str = "latency",
 ) -> GateResult:
     """Assert the latency of ``predict(batch)``: p50 and/or p95 in milliseconds.
 
-    Runs ``warmup`` untimed calls (caches, lazy initialisation, JIT), then ``repeats``
-    timed calls; reports p50, p95, p99 and throughput (rows per second at the median).
-    p95 of 50 repeats is stable within ~15% on a quiet machine (benchmarks/bench_gates.py).
+    Runs ``warmup`` untimed calls (caches, lazy initialisation, JIT), then ``rounds``
+    rounds of ``repeats`` timed calls. Each percentile is the median over the rounds of
+    that round's percentile: a burst of noise from the machine spoils one round, not
+    the verdict. Reports p50, p95, p99, the per-round p95s and throughput (rows per
+    second at the median). Stability on this project's CI machines is measured by
+    ``benchmarks/bench_gates.py``.
 
     Example::
 
@@ -434,32 +438,38 @@ def assert_latency(
             assert_latency(model.predict, batch_of_32, p95_ms=20)
     """
     __tracebackhide__ = True
+    import statistics
+
     where = "assert_latency"
     if not callable(predict):
         raise MltkUsageError(f"{where}: predict must be callable")
-    for label, v in (("warmup", warmup), ("repeats", repeats)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < (0 if label == "warmup" else 5):
-            raise MltkUsageError(
-                f"{where}: {label} must be an integer >= {0 if label == 'warmup' else 5}, got {v!r}"
-            )
+    for label, v, least in (("warmup", warmup, 0), ("repeats", repeats, 5), ("rounds", rounds, 1)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < least:
+            raise MltkUsageError(f"{where}: {label} must be an integer >= {least}, got {v!r}")
     if p50_ms is None and p95_ms is None:
         raise MltkUsageError(f"{where}: give p50_ms= and/or p95_ms=")
     for _ in range(warmup):
         predict(batch)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        predict(batch)
-        times.append((time.perf_counter() - start) * 1000)
-    p50, p95, p99 = (_percentile(times, q) for q in (50, 95, 99))
+    per_round: dict[int, list[float]] = {50: [], 95: [], 99: []}
+    for _ in range(rounds):
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            predict(batch)
+            times.append((time.perf_counter() - start) * 1000)
+        for q in per_round:
+            per_round[q].append(_percentile(times, q))
+    p50, p95, p99 = (statistics.median(per_round[q]) for q in (50, 95, 99))
     rows = len(batch) if hasattr(batch, "__len__") else 1
     details = {
         "p50_ms": p50,
         "p95_ms": p95,
         "p99_ms": p99,
         "rows_per_s": rows / (p50 / 1000) if p50 else math.inf,
-        "repeats": repeats,
+        "round_p95_ms": per_round[95],
         "warmup": warmup,
+        "repeats": repeats,
+        "rounds": rounds,
         "batch_rows": rows,
     }
     passed = (p50_ms is None or p50 <= p50_ms) and (p95_ms is None or p95 <= p95_ms)
@@ -471,10 +481,8 @@ def assert_latency(
         )
         if b
     )
-    body = table(
-        [{k: v for k, v in details.items() if k in ("p50_ms", "p95_ms", "p99_ms", "rows_per_s")}],
-        ["p50_ms", "p95_ms", "p99_ms", "rows_per_s"],
-    )
+    shown = ["p50_ms", "p95_ms", "p99_ms", "rows_per_s"]
+    body = table([{k: details[k] for k in shown}], shown)
     return _finish(
         GateResult(name, "latency", p95 if p95_ms is not None else p50, bars, passed, details),
         body,

@@ -108,11 +108,14 @@ def test_latency_budget_and_report() -> None:
         time.sleep(0.002)
         return batch
 
-    result = assert_latency(slow, [1, 2, 3], p95_ms=500, repeats=10, warmup=1)
+    result = assert_latency(slow, [1, 2, 3], p95_ms=500, repeats=10, rounds=3, warmup=1)
     assert {"p50_ms", "p95_ms", "p99_ms", "rows_per_s"} <= set(result.details)
+    assert len(result.details["round_p95_ms"]) == 3
     assert result.details["p50_ms"] >= 2.0
     with pytest.raises(AssertionError, match=r"p95 <= 0\.01 ms"):
-        assert_latency(slow, [1], p95_ms=0.01, repeats=5, warmup=0)
+        assert_latency(slow, [1], p95_ms=0.01, repeats=5, rounds=1, warmup=0)
+    with pytest.raises(MltkUsageError, match="rounds must be an integer >= 1"):
+        assert_latency(slow, [1], p95_ms=1, rounds=0)
 
 
 def test_model_size(tmp_path) -> None:

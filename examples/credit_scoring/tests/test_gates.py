@@ -80,7 +80,7 @@ def test_latency_budget(evaluated):
     def predict(frame):
         return model.predict_proba(torch.from_numpy(scaler.transform(frame)))
 
-    assert_latency(predict, batch, p95_ms=50, warmup=3, repeats=30)
+    assert_latency(predict, batch, p95_ms=50, warmup=3, repeats=10, rounds=5)
 
 
 def test_size_budget(evaluated):
