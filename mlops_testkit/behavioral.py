@@ -63,10 +63,6 @@ def _kind(inputs: Any, where: str) -> str:
     )
 
 
-def _length(batch: Any) -> int:
-    return len(batch)
-
-
 def _slice(batch: Any, start: int, stop: int, kind: str) -> Any:
     if kind == "frame":
         return batch.iloc[start:stop]
@@ -143,7 +139,7 @@ def _predict_all(
 
     if not callable(predict):
         raise MltkUsageError(f"{where}: predict must be callable, got {type(predict).__name__}")
-    n = _length(batch)
+    n = len(batch)
     parts, calls = [], 0
     for start in range(0, n, batch_size):
         chunk = _slice(batch, start, min(n, start + batch_size), kind)
@@ -151,15 +147,15 @@ def _predict_all(
             out = predict(chunk)
         except Exception as exc:
             raise MltkUsageError(
-                f"{where}: predict raised {type(exc).__name__} on a batch of {_length(chunk)} "
-                f"inputs (rows {start}-{start + _length(chunk) - 1}): {exc}"
+                f"{where}: predict raised {type(exc).__name__} on a batch of {len(chunk)} "
+                f"inputs (rows {start}-{start + len(chunk) - 1}): {exc}"
             ) from exc
         calls += 1
         arr = _to_numpy(out, where)
-        if arr.shape[0] != _length(chunk):
+        if arr.shape[0] != len(chunk):
             raise MltkUsageError(
                 f"{where}: predict returned {arr.shape[0]} predictions for a batch of "
-                f"{_length(chunk)} inputs; it must return one per input"
+                f"{len(chunk)} inputs; it must return one per input"
             )
         parts.append(arr)
     raw = np.concatenate(parts) if parts else np.empty(0)
@@ -331,13 +327,13 @@ def mft_report(
     _check_common(max_fail_rate, confidence, batch_size, where)
     inputs, expected = _mft_cases(cases, labels, expect, where)
     kind = _kind(inputs, where)
-    if _length(inputs) == 0:
+    if len(inputs) == 0:
         raise MltkUsageError(f"{where}: no case given")
     preds, calls = _predict_all(predict, inputs, kind, batch_size, where)
     report = BehavioralReport(
-        "MFT", name, _length(inputs), 0, 0, max_fail_rate, confidence, predict_calls=calls
+        "MFT", name, len(inputs), 0, 0, max_fail_rate, confidence, predict_calls=calls
     )
-    for i in range(_length(inputs)):
+    for i in range(len(inputs)):
         got = preds.labels[i] if preds.kind != "proba" else int(preds.labels[i])
         want = expected[i] if expected is not None else expect
         ok = (
@@ -371,8 +367,8 @@ def _mft_cases(cases: Any, labels: Any, expect: Any, where: str):
         return [c[0] for c in cases], [c[1] for c in cases]
     if expect is not None and not callable(expect):
         raise MltkUsageError(f"{where}: expect must be a callable prediction -> bool")
-    if labels is not None and len(labels) != _length(cases):
-        raise MltkUsageError(f"{where}: {len(labels)} labels for {_length(cases)} inputs")
+    if labels is not None and len(labels) != len(cases):
+        raise MltkUsageError(f"{where}: {len(labels)} labels for {len(cases)} inputs")
     return cases, (list(labels) if labels is not None else None)
 
 
@@ -461,7 +457,7 @@ class _Plan:
 
 def _plan(inputs: Any, perturb: Any, seed: int | None, where: str) -> _Plan:
     kind = _kind(inputs, where)
-    n = _length(inputs)
+    n = len(inputs)
     if n == 0:
         raise MltkUsageError(f"{where}: inputs are empty")
     if not callable(perturb):
@@ -482,10 +478,10 @@ def _plan(inputs: Any, perturb: Any, seed: int | None, where: str) -> _Plan:
     if not variants:
         return _Plan(inputs, n, [], [], n)
     for v in variants:
-        if _kind(v.value, where) != kind or _length(v.value) != n:
+        if _kind(v.value, where) != kind or len(v.value) != n:
             raise MltkUsageError(
                 f"{where}: a tabular perturbation must return a {kind} of the same length "
-                f"({n}), got {type(v.value).__name__} of length {_length(v.value)}"
+                f"({n}), got {type(v.value).__name__} of length {len(v.value)}"
             )
     owner = [i for _ in variants for i in range(n)]
     descriptions = [v.description for v in variants for _ in range(n)]
@@ -807,7 +803,7 @@ def _search(
     hypothesis = require("hypothesis", where)
     st = require("hypothesis.strategies", where)
     kind = _kind(inputs, where)
-    n = _length(inputs)
+    n = len(inputs)
     found: list[dict[str, Any]] = []
 
     def check(data: Any) -> None:

@@ -316,12 +316,18 @@ def _ks_and_wasserstein(ref: Any, cur: Any) -> tuple[float, float, float]:
     return d, min(max(p, 0.0), 1.0), wasserstein
 
 
-def _psi_numeric(ref: Any, cur: Any) -> float:
+def _reference_bins(ref: Any, cur: Any) -> tuple[Any, Any]:
+    """Counts of both samples in PSI_BINS quantile bins of the reference."""
     import numpy as np
 
     edges = np.unique(np.quantile(ref, np.linspace(0, 1, PSI_BINS + 1)[1:-1]))
     p = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1)
     q = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=len(edges) + 1)
+    return p, q
+
+
+def _psi_numeric(ref: Any, cur: Any) -> float:
+    p, q = _reference_bins(ref, cur)
     return _psi(p / len(ref), q / len(cur))
 
 
@@ -405,12 +411,7 @@ def _numeric_row(
 
 
 def _js_numeric(ref: Any, cur: Any) -> float:
-    import numpy as np
-
-    edges = np.unique(np.quantile(ref, np.linspace(0, 1, PSI_BINS + 1)[1:-1]))
-    p = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1)
-    q = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=len(edges) + 1)
-    return _js(p, q)
+    return _js(*_reference_bins(ref, cur))
 
 
 def _js(p: Any, q: Any) -> float:

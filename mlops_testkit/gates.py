@@ -64,6 +64,11 @@ def _finish(result: GateResult, body: str | None, hint: str) -> GateResult:
     return result
 
 
+def _bars(*parts: str | bool, sep: str = " and ") -> str:
+    """The thresholds that were given, joined: ``_bars(lo is not None and f">= {lo}", ...)``."""
+    return sep.join(p for p in parts if p)
+
+
 def _number(value: Any, name: str, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise MltkUsageError(f"{where}: {name} must be a finite number, got {value!r}")
@@ -91,9 +96,7 @@ def assert_metric(
         raise MltkUsageError(f"{where}: give min= and/or max= for {name!r}")
     lo = None if min is None else _number(min, "min", where)
     hi = None if max is None else _number(max, "max", where)
-    bars = " and ".join(
-        b for b in (lo is not None and f">= {lo:g}", hi is not None and f"<= {hi:g}") if b
-    )
+    bars = _bars(lo is not None and f">= {lo:g}", hi is not None and f"<= {hi:g}")
     passed = (lo is None or value >= lo) and (hi is None or value <= hi)
     return _finish(
         GateResult(name, "metric", value, bars, passed),
@@ -370,15 +373,12 @@ def assert_slices(
             failing += bool(bad)
         rows.append(row)
     rows.sort(key=lambda r: (r["verdict"] != "FAIL", r["verdict"] == "too small", r["slice"]))
-    bars = [
-        b
-        for b in (
-            min is not None and f"each slice >= {min:g}",
-            max is not None and f"each slice <= {max:g}",
-            max_gap is not None and f"gap to overall <= {max_gap:g}",
-        )
-        if b
-    ]
+    bars = _bars(
+        min is not None and f"each slice >= {min:g}",
+        max is not None and f"each slice <= {max:g}",
+        max_gap is not None and f"gap to overall <= {max_gap:g}",
+        sep="; ",
+    )
     judged = [r for r in rows if r["verdict"] != "too small"]
     worst = (builtins.min if higher else builtins.max)(
         (r[metric_name] for r in judged), default=None
@@ -387,7 +387,7 @@ def assert_slices(
         name or f"slices:{metric_name}",
         "slices",
         worst,
-        "; ".join(bars),
+        bars,
         failing == 0,
         {"overall": overall, "slices": rows, "metric": metric_name, "min_size": min_size},
     )
@@ -473,13 +473,9 @@ def assert_latency(
         "batch_rows": rows,
     }
     passed = (p50_ms is None or p50 <= p50_ms) and (p95_ms is None or p95 <= p95_ms)
-    bars = " and ".join(
-        b
-        for b in (
-            p50_ms is not None and f"p50 <= {p50_ms:g} ms",
-            p95_ms is not None and f"p95 <= {p95_ms:g} ms",
-        )
-        if b
+    bars = _bars(
+        p50_ms is not None and f"p50 <= {p50_ms:g} ms",
+        p95_ms is not None and f"p95 <= {p95_ms:g} ms",
     )
     shown = ["p50_ms", "p95_ms", "p99_ms", "rows_per_s"]
     body = table([{k: details[k] for k in shown}], shown)
@@ -529,13 +525,9 @@ def assert_model_size(
         raise MltkUsageError(f"{where}: max_params needs a torch.nn.Module, not a file")
     mb = size / 1e6
     passed = (max_mb is None or mb <= max_mb) and (max_params is None or params <= max_params)  # type: ignore[operator]
-    bars = " and ".join(
-        b
-        for b in (
-            max_mb is not None and f"<= {max_mb:g} MB",
-            max_params is not None and f"<= {max_params:,} parameters",
-        )
-        if b
+    bars = _bars(
+        max_mb is not None and f"<= {max_mb:g} MB",
+        max_params is not None and f"<= {max_params:,} parameters",
     )
     details = {"mb": mb, "parameters": params}
     return _finish(
@@ -695,14 +687,10 @@ def assert_endpoint(
         and (p95_ms is None or details.get("p95_ms", math.inf) <= p95_ms)
         and (min_qps is None or details["qps"] >= min_qps)
     )
-    bars = " and ".join(
-        b
-        for b in (
-            p95_ms is not None and f"p95 <= {p95_ms:g} ms",
-            min_qps is not None and f"QPS >= {min_qps:g}",
-            "no errors",
-        )
-        if b
+    bars = _bars(
+        p95_ms is not None and f"p95 <= {p95_ms:g} ms",
+        min_qps is not None and f"QPS >= {min_qps:g}",
+        "no errors",
     )
     shown = {k: v for k, v in details.items() if k != "first_error"}
     text = table([shown], list(shown)) + (f"\n\nfirst error: {errors[0]}" if errors else "")

@@ -81,6 +81,19 @@ class _Constraints:
         return values if self.allowed is None else [v for v in values if v in self.allowed]
 
 
+def _int_range(dtype: Any, c: _Constraints) -> tuple[int, int]:
+    """The integers the checks allow, within the dtype (bounds inclusive)."""
+    import numpy as np
+
+    info = np.iinfo(dtype)
+    lo, hi = int(info.min), int(info.max)
+    if c.lo is not None:
+        lo = max(lo, int(np.ceil(c.lo)) + (0 if c.lo_inclusive or c.lo != int(c.lo) else 1))
+    if c.hi is not None:
+        hi = min(hi, int(np.floor(c.hi)) - (0 if c.hi_inclusive or c.hi != int(c.hi) else 1))
+    return lo, hi
+
+
 def _elements(kind: str, dtype: Any, c: _Constraints, name: str) -> Any:
     import numpy as np
 
@@ -91,20 +104,10 @@ def _elements(kind: str, dtype: Any, c: _Constraints, name: str) -> Any:
             raise MltkUsageError(f"frames: column {name!r} allows no value (isin/notin/equal_to)")
         return st.sampled_from(values)
     if kind == "int":
-        info = np.iinfo(dtype)
-        lo = (
-            info.min
-            if c.lo is None
-            else int(np.ceil(c.lo)) + (0 if c.lo_inclusive or c.lo != int(c.lo) else 1)
-        )
-        hi = (
-            info.max
-            if c.hi is None
-            else int(np.floor(c.hi)) - (0 if c.hi_inclusive or c.hi != int(c.hi) else 1)
-        )
+        lo, hi = _int_range(dtype, c)
         if lo > hi:
             raise MltkUsageError(f"frames: column {name!r} has an empty range [{c.lo}, {c.hi}]")
-        strategy = st.integers(max(lo, info.min), min(hi, info.max))
+        strategy = st.integers(lo, hi)
     elif kind == "float":
         strategy = st.floats(
             min_value=None if c.lo is None else float(c.lo),
@@ -196,13 +199,9 @@ def _bulk(kind: str, dtype: Any, c: _Constraints, rng: Any, n: int) -> Any:
         values = [v for v in c.allowed if v not in c.forbidden]
         return np.array(values, dtype=object)[rng.integers(0, len(values), n)].tolist()
     if kind == "int":
-        info = np.iinfo(dtype)
-        lo = info.min if c.lo is None else max(info.min, int(np.ceil(c.lo)))
-        hi = info.max if c.hi is None else min(info.max, int(np.floor(c.hi)))
-        lo += 0 if c.lo_inclusive or c.lo is None or c.lo != lo else 1
-        hi -= 0 if c.hi_inclusive or c.hi is None or c.hi != hi else 1
+        lo, hi = _int_range(dtype, c)
         if c.lo is None and c.hi is None:  # mostly small numbers, like real data
-            lo, hi = max(info.min, -1000), min(info.max, 1000)
+            lo, hi = max(lo, -1000), min(hi, 1000)
         return rng.integers(lo, hi, size=n, dtype=np.dtype(dtype), endpoint=True)
     if kind == "float":
         lo = None if c.lo is None else float(c.lo)
