@@ -18,7 +18,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 TORCH_PIN ?= torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-checklist lint format bench clean
+.PHONY: install install-postgres demo test test-checklist lint format bench clean
 
 install: $(STAMP)
 
@@ -31,26 +31,45 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e ".[all,dev]"
 	touch $(STAMP)
 
+# One PostgreSQL-backed MLflow test needs Debian's postgresql (server binaries only:
+# the test starts and stops its own cluster on 127.0.0.1).
+install-postgres:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else echo "install Debian's postgresql package (apt-get install postgresql) for the PostgreSQL test" >&2; exit 1; fi
+
+# The example project registers its model in MLflow's embedded local store
+# (examples/credit_scoring/mlflow.db), the way a team starts before it runs a server.
+CS := cd examples/credit_scoring &&
 demo: install
-	@echo "== examples/credit_scoring: the example project's ML test suite, with the plugin =="
-	cd examples/credit_scoring && ../../$(BIN)/python -m pytest --mltk-gate-report gate-report.json $(PYTEST_ARGS)
+	@echo "== examples/credit_scoring: train, and register the model in MLflow as the challenger =="
+	$(CS) ../../$(BIN)/python -m credit_scoring.train --register credit-scoring
+	$(CS) ../../$(BIN)/mlops-testkit aliases --model credit-scoring
 	@echo
-	@echo "== the deploy stage's check of the gate report =="
+	@echo "== examples/credit_scoring: the ML test suite, with the plugin; gates judge the challenger =="
+	$(CS) ../../$(BIN)/python -m pytest --mltk-gate-report gate-report.json $(PYTEST_ARGS)
+	@echo
+	@echo "== the deploy stage: check the gate report, then promote the challenger (fail closed) =="
 	$(BIN)/mlops-testkit gate examples/credit_scoring/gate-report.json
+	$(CS) ../../$(BIN)/mlops-testkit promote --model credit-scoring --gate-report gate-report.json \
+		--version "$$(../../$(BIN)/python -c 'import json; print(json.load(open("gate-report.json"))["model"]["version"])')"
+	$(CS) ../../$(BIN)/mlops-testkit aliases --model credit-scoring
 	@echo
 	@echo "== examples/sentiment: behavioral tests (MFT, INV, DIR) of a text classifier =="
 	cd examples/sentiment && ../../$(BIN)/python -m pytest $(PYTEST_ARGS)
 	@echo
-	@echo "== credit_scoring again with --mltk-changed-since HEAD: model tests run only if model code changed =="
-	cd examples/credit_scoring && ../../$(BIN)/python -m pytest -q --mltk-changed-since HEAD $(PYTEST_ARGS)
+	@echo "== credit_scoring again with --mltk-changed-since HEAD: model tests run only if model code changed"
+	@echo "   (the gates now judge the champion itself: --mltk-candidate champion) =="
+	$(CS) ../../$(BIN)/python -m pytest -q --mltk-changed-since HEAD --mltk-candidate champion $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/black --check .
 	SKIP=ruff,black $(BIN)/pre-commit run --all-files --show-diff-on-failure
 
-test: lint
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+test: lint install-postgres
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 # CheckList interop is tested against the real package, which never is a dependency:
 # it needs its own virtualenv and a recipe (ENVIRONMENT.md). CI runs this target.

@@ -2,15 +2,20 @@
 
     mlops-testkit --version
     mlops-testkit devices [--require cpu,cuda]
+    mlops-testkit gate REPORT
+    mlops-testkit promote --model NAME --version V --gate-report REPORT [--expect-champion V0]
+    mlops-testkit rollback --model NAME [--to V]
+    mlops-testkit aliases --model NAME
 
-Later capabilities add their subcommands here (gate, promote, rollback, ...).
+Exit status: 0 done (or nothing to do), 1 refused (the reason is printed), 2 bad usage.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from mlops_testkit import __version__
 from mlops_testkit.settings import argparse_type, parse_devices
@@ -48,7 +53,154 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gate.add_argument("report", help="Path of the gate report (JSON)")
     gate.set_defaults(func=_cmd_gate)
+
+    promote = sub.add_parser(
+        "promote",
+        help="Make a model version the champion, only if its gate report allows it",
+        description="Fail-closed promotion in the MLflow registry (MLFLOW_TRACKING_URI, "
+        "default the local store): refuse unless the gate report is intact, every gate "
+        "passed, it is about this version, the version is READY and the champion is still "
+        "the one the gates compared against. Then set previous_champion to the old "
+        "champion, champion to VERSION, remove challenger if it points at VERSION, and tag "
+        "the version with who, when, the report hash and the replaced version.",
+    )
+    _registry_args(promote)
+    promote.add_argument("--version", required=True, type=_version, help="Version to promote")
+    promote.add_argument(
+        "--gate-report", required=True, metavar="REPORT", help="The gate report (JSON)"
+    )
+    promote.add_argument(
+        "--expect-champion",
+        type=_champion,
+        default=None,
+        metavar="V0",
+        help="Refuse unless the champion is V0 ('none': no champion); default: the champion "
+        "recorded in the report when the gates ran",
+    )
+    promote.set_defaults(func=_cmd_promote)
+
+    rollback = sub.add_parser(
+        "rollback",
+        help="Move the champion back (default: to previous_champion)",
+        description="Move the champion alias back to --to VERSION, or to the "
+        "previous_champion alias; tag both versions. Rolling back twice changes nothing.",
+    )
+    _registry_args(rollback)
+    rollback.add_argument("--to", type=_version, default=None, metavar="V", help="Version")
+    rollback.set_defaults(func=_cmd_rollback)
+
+    show = sub.add_parser(
+        "aliases",
+        help="Show a registered model's aliases (champion, challenger, previous_champion)",
+    )
+    _registry_args(show)
+    show.set_defaults(func=_cmd_aliases)
     return parser
+
+
+def _version(text: str) -> str:
+    value = text.strip().lower().removeprefix("v")
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a model version; expected e.g. 3")
+    return str(int(value))
+
+
+def _champion(text: str) -> str:
+    return "none" if text.strip().lower() == "none" else _version(text)
+
+
+def _model_name(text: str) -> str:
+    from mlops_testkit.tracking import parse_model_name
+
+    try:
+        return parse_model_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _registry_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model", required=True, type=_model_name, metavar="NAME", help="Registered model"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="Seconds to wait for the MLflow server before refusing (default: 10)",
+    )
+
+
+def _registry_call(command: str, call: Callable[[], Any]) -> int:
+    """Run a registry action; a refusal or an unreachable store is one line and exit 1."""
+    from mlops_testkit import MissingExtraError
+    from mlops_testkit.promotion import PromotionError
+    from mlops_testkit.tracking import TrackingError
+
+    try:
+        outcome = call()
+    except (PromotionError, TrackingError, MissingExtraError) as exc:
+        print(f"mlops-testkit {command}: REFUSED: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # MLflow's own errors (REST, database): say so, refuse
+        if type(exc).__module__.split(".")[0] not in ("mlflow", "requests", "urllib3"):
+            raise
+        print(f"mlops-testkit {command}: REFUSED: MLflow error: {exc}", file=sys.stderr)
+        return 1
+    if outcome is not None:
+        print(f"mlops-testkit {command}: {outcome}")
+    return 0
+
+
+def _cmd_promote(args: argparse.Namespace) -> int:
+    from mlops_testkit.promotion import UNSET, promote
+
+    expect = UNSET
+    if args.expect_champion is not None:
+        expect = None if args.expect_champion == "none" else args.expect_champion
+
+    def call() -> str:
+        out = promote(
+            args.model,
+            args.version,
+            args.gate_report,
+            expect_champion=expect,
+            timeout=args.timeout,
+        )
+        return _describe(out)
+
+    return _registry_call("promote", call)
+
+
+def _cmd_rollback(args: argparse.Namespace) -> int:
+    from mlops_testkit.promotion import rollback
+
+    return _registry_call(
+        "rollback", lambda: _describe(rollback(args.model, to=args.to, timeout=args.timeout))
+    )
+
+
+def _cmd_aliases(args: argparse.Namespace) -> int:
+    from mlops_testkit.tracking import aliases, connect, redact, tracking_uri
+
+    def call() -> None:
+        known = aliases(connect(args.timeout), args.model)
+        print(f"{args.model} in {redact(tracking_uri())}")
+        for alias in ("champion", "challenger", "previous_champion"):
+            print(f"  {alias:18} {'v' + known[alias] if alias in known else '-'}")
+        for alias in sorted(set(known) - {"champion", "challenger", "previous_champion"}):
+            print(f"  {alias:18} v{known[alias]}")
+
+    return _registry_call("aliases", call)
+
+
+def _describe(outcome: Any) -> str:
+    before = "none" if outcome.champion_before is None else f"v{outcome.champion_before}"
+    after = "none" if outcome.champion_after is None else f"v{outcome.champion_after}"
+    return (
+        f"{outcome.message}\n  champion before: {before}\n  champion after:  {after}"
+        f"\n  took {outcome.seconds:.2f} s"
+    )
 
 
 def _cmd_gate(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ a project that never touches an ML framework.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -62,6 +63,13 @@ class MltkState:
     worker_probes: dict[str, DeviceStatus] = field(default_factory=dict)
     gates: list[dict[str, Any]] = field(default_factory=list)
     gate_report: Resolved | None = None
+    model_name: Resolved | None = None
+    candidate: Resolved | None = None
+    mlflow_log: Resolved | None = None
+    registry: Any = None  # mlops_testkit.tracking.Registry, made by the first fixture use
+    model_infos: list[dict[str, Any]] = field(default_factory=list)  # from xdist workers
+    finish_notes: list[str] = field(default_factory=list)  # report written, run logged...
+    finish_errors: list[str] = field(default_factory=list)
 
     def probe(self) -> dict[str, DeviceStatus]:
         if self.probed is None:
@@ -107,6 +115,9 @@ def pytest_configure(config: pytest.Config) -> None:
         autoseed=resolve(config, "autoseed").value,
         deterministic=resolve(config, "deterministic").value,
         gate_report=resolve(config, "gate_report"),
+        model_name=resolve(config, "model_name"),
+        candidate=resolve(config, "candidate"),
+        mlflow_log=resolve(config, "mlflow_log"),
     )
     if "torch" in sys.modules:  # already paid for by the user's conftest: show what exists
         state.probe()
@@ -182,6 +193,16 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         lines.append("  devices found: listed after collection (probing imports torch)")
     if state.changes is not None:
         lines.append(f"  changed-since: {state.changes.reason}")
+    if state.model_name is not None and state.model_name.value is not None:
+        spec = state.candidate.value if state.candidate is not None else None
+        line = (
+            f"  model: {state.model_name.value} "
+            f"(from {state.model_name.describe(BY_NAME['model_name'])}), candidate "
+            f"{spec.describe() if spec else '-'}"
+        )
+        if state.mlflow_log is not None and state.mlflow_log.value:
+            line += "; results logged to MLflow"
+        lines.append(line)
     versions = []
     for name in FRAMEWORKS:
         try:
@@ -332,25 +353,77 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if STATE not in session.config.stash:
         return
     workeroutput = getattr(session.config, "workeroutput", None)
-    if workeroutput is None:
-        _write_gate_report(session.config)
-        return
     state = _state(session.config)
+    if workeroutput is None:
+        _finish_controller(session)
+        return
     workeroutput["mltk_deselected"] = state.deselected
+    if state.registry is not None and state.registry.info() is not None:
+        workeroutput["mltk_model"] = state.registry.info()
     if state.probed is not None:
         workeroutput["mltk_probed"] = {n: [s.available, s.detail] for n, s in state.probed.items()}
 
 
-def _write_gate_report(config: pytest.Config) -> None:
-    """On the controller (or a run without xdist): write --mltk-gate-report."""
-    state = _state(config)
-    if state.gate_report is None or state.gate_report.value is None:
-        return
-    import json
-    import os
-    import subprocess
+def _model_info(state: MltkState) -> dict[str, Any] | None:
+    """The model version the gates evaluated, agreed by every worker (or None)."""
+    infos = list(state.model_infos)
+    if state.registry is not None and state.registry.info() is not None:
+        infos.append(state.registry.info())
+    if not infos:
+        return None
+    seen = {(i["name"], i["version"], i["champion_version"]) for i in infos}
+    if len(seen) == 1:
+        return infos[0]
+    # e.g. the challenger alias moved between two workers' lookups: certify nothing
+    return {
+        "name": infos[0]["name"],
+        "version": None,
+        "conflict": sorted(f"v{v} (champion {c})" for _, v, c in seen),
+    }
 
+
+def _finish_controller(session: pytest.Session) -> None:
+    """On the controller (or a run without xdist): the gate report and MLflow logging.
+    A failure here is reported and fails the run; it never becomes an INTERNALERROR."""
+    config = session.config
+    state = _state(config)
+    wants_report = state.gate_report is not None and state.gate_report.value is not None
+    wants_log = state.mlflow_log is not None and bool(state.mlflow_log.value)
+    if not (wants_report or wants_log):
+        return
     from mlops_testkit.gates import build_report
+
+    report = build_report(state.gates, git_sha=_git_sha(config), model=_model_info(state))
+    if wants_report:
+        try:
+            _write_gate_report(config, report)
+        except OSError as exc:
+            state.finish_errors.append(f"could not write the gate report: {exc}")
+    if wants_log:
+        from mlops_testkit import MissingExtraError
+        from mlops_testkit.tracking import TrackingError, log_results
+
+        counts = {
+            c: dict(Counter(state.outcomes.get(c, {}).values()))
+            for c in CATEGORIES
+            if state.outcomes.get(c)
+        }
+        model = report.get("model") or {}
+        try:
+            run_id = log_results(report, counts, run_id=model.get("run_id"))
+            state.finish_notes.append(f"gate results logged to MLflow run {run_id}")
+        except (TrackingError, MissingExtraError) as exc:
+            state.finish_errors.append(f"--mltk-mlflow-log: {exc}")
+        except Exception as exc:
+            if type(exc).__module__.split(".")[0] not in ("mlflow", "requests", "urllib3"):
+                raise
+            state.finish_errors.append(f"--mltk-mlflow-log: MLflow error: {exc}")
+    if state.finish_errors and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _git_sha(config: pytest.Config) -> str | None:
+    import subprocess
 
     try:
         sha = (
@@ -364,9 +437,17 @@ def _write_gate_report(config: pytest.Config) -> None:
             ).stdout.strip()
             or None
         )
-    except OSError:
-        sha = None
-    report = build_report(state.gates, git_sha=sha)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return sha
+
+
+def _write_gate_report(config: pytest.Config, report: dict[str, Any]) -> None:
+    import json
+    import os
+
+    state = _state(config)
+    assert state.gate_report is not None
     path = Path(state.gate_report.value)
     if not path.is_absolute():
         path = Path(config.invocation_params.dir) / path
@@ -385,6 +466,8 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     state.deselected = max(state.deselected, int(output.get("mltk_deselected", 0)))
     for name, (available, detail) in (output.get("mltk_probed") or {}).items():
         state.worker_probes[name] = DeviceStatus(name, bool(available), str(detail))
+    if output.get("mltk_model"):
+        state.model_infos.append(dict(output["mltk_model"]))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -446,6 +529,77 @@ def device(request: pytest.FixtureRequest) -> Any:
     return torch.device(name)
 
 
+def _registry(request: pytest.FixtureRequest) -> Any:
+    state = _state(request.config)
+    if state.registry is None:
+        if state.model_name is None or state.model_name.value is None:
+            pytest.fail(
+                f"mlops-testkit: the {request.fixturename!r} fixture needs the registered "
+                "model's name: set --mltk-model-name, MLTK_MODEL_NAME or the ini key "
+                "mltk_model_name",
+                pytrace=False,
+            )
+        if importlib.util.find_spec("mlflow") is None:
+            pytest.skip(
+                f"the {request.fixturename!r} fixture needs mlflow: {install_line('mlflow')}"
+            )
+        from mlops_testkit.tracking import Registry
+
+        assert state.candidate is not None
+        state.registry = Registry(state.model_name.value, state.candidate.value)
+    return state.registry
+
+
+def _from_registry(request: pytest.FixtureRequest, get: Any) -> Any:
+    from mlops_testkit.tracking import TrackingError
+
+    try:
+        return get()
+    except TrackingError as exc:
+        problem = f"mlops-testkit: {exc}"
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] not in ("mlflow", "requests", "urllib3"):
+            raise
+        problem = f"mlops-testkit: {request.fixturename}: MLflow error: {exc}"
+    pytest.fail(problem, pytrace=False)  # outside the except: no chained traceback
+
+
+@pytest.fixture(scope="session")
+def candidate(request: pytest.FixtureRequest) -> Any:
+    """The model version under test, from the MLflow registry (a ``RegistryModel``).
+
+    Set the model with ``--mltk-model-name`` (or ini ``mltk_model_name``) and the
+    version with ``--mltk-candidate`` (a number, an alias or a ``models:/`` URI; default
+    the ``challenger`` alias). ``predict`` uses the MLflow pyfunc model, ``native`` the
+    model's own flavour; the gate report records which version the gates evaluated::
+
+        def test_auc(candidate, holdout):
+            proba = candidate.predict(holdout.features)
+            assert_metric("auc", roc_auc(holdout.y, proba), min=0.8)
+    """
+    registry = _registry(request)
+    return _from_registry(request, registry.candidate)
+
+
+@pytest.fixture(scope="session")
+def champion(request: pytest.FixtureRequest) -> Any:
+    """The model in production: the version behind the registry's ``champion`` alias when
+    the candidate was resolved. Before the first deployment there is none, and tests
+    that compare against it skip with that reason::
+
+        def test_no_regression(candidate, champion, holdout):
+            assert_no_regression("auc", auc(candidate, holdout), auc(champion, holdout))
+    """
+    registry = _registry(request)
+    model = _from_registry(request, registry.champion)
+    if model is None:
+        pytest.skip(
+            f"first deployment: model {registry.model_name!r} has no 'champion' alias yet, "
+            "so there is nothing to compare against"
+        )
+    return model
+
+
 # --- terminal summary ----------------------------------------------------------------
 
 
@@ -478,7 +632,13 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             line += f"\n  FAIL {g['name']}: {shown}, required {g['threshold']}"
         lines.append(line)
     if state.gate_report is not None and state.gate_report.value is not None:
-        lines.append(f"gate report: {state.gate_report.value}")
+        model = _model_info(state)
+        about = ""
+        if model is not None:
+            about = f" ({model['name']} v{model['version'] or '?'})"
+        lines.append(f"gate report: {state.gate_report.value}{about}")
+    lines.extend(state.finish_notes)
+    lines.extend(f"ERROR {e}" for e in state.finish_errors)
     if state.changes is not None:
         if state.changes.run_model_tests:
             lines.append(state.changes.reason)

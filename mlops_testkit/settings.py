@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from mlops_testkit.tracking import DEFAULT_CANDIDATE, parse_candidate, parse_model_name
+
 DEVICE_NAMES = ("cpu", "cuda", "mps")
 SEED_MAX = 2**32 - 1  # numpy's legacy global RNG accepts seeds up to 2**32 - 1
 RANDOM_SEED = "random"
@@ -161,6 +163,28 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Write every gate result to this JSON file, with a content hash (default: off)",
         metavar="PATH",
+    ),
+    Setting(
+        "model_name",
+        parse_model_name,
+        None,
+        "Registered MLflow model the 'candidate' and 'champion' fixtures load (default: none)",
+        metavar="NAME",
+    ),
+    Setting(
+        "candidate",
+        parse_candidate,
+        parse_candidate(DEFAULT_CANDIDATE),
+        "Candidate version: a number, an alias or a models:/ URI (default: alias challenger)",
+        metavar="VERSION|ALIAS|URI",
+    ),
+    Setting(
+        "mlflow_log",
+        parse_bool,
+        False,
+        "Log gate results and test counts to the candidate's MLflow run, or a new run "
+        "(default: off)",
+        flag="store_true",
     ),
     Setting(
         "autoseed",

@@ -43,3 +43,15 @@ def git_repo(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
 
     git("init", "-q", "-b", "main")
     return git
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    """A real ``mlflow server`` (sqlite backend) on 127.0.0.1, stopped after the session.
+    Tests that use it are in the xdist group "mlflow_server", so one worker starts it."""
+    pytest.importorskip("mlflow")
+    from mlflow_server import MlflowServer
+
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow-server")).start()
+    yield server
+    server.stop()

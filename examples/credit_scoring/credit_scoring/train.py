@@ -1,6 +1,8 @@
-"""Training: fit the scaler and the model, report metrics, save a checkpoint.
+"""Training: fit the scaler and the model, report metrics, save a checkpoint, and
+optionally register the model in MLflow as the new ``challenger``.
 
 python -m credit_scoring.train --rows 20000 --epochs 8 --out artifacts/model.pt
+python -m credit_scoring.train --register credit-scoring
 """
 
 from __future__ import annotations
@@ -91,13 +93,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("artifacts/model.pt"))
+    parser.add_argument(
+        "--register",
+        metavar="NAME",
+        default=None,
+        help="Log the run to MLflow (MLFLOW_TRACKING_URI, default ./mlflow.db), register "
+        "the model as a new version of NAME and point the 'challenger' alias at it",
+    )
+    parser.add_argument(
+        "--shuffle-labels",
+        action="store_true",
+        help="Train on shuffled labels: a deliberately bad candidate the gates must refuse",
+    )
     args = parser.parse_args(argv)
     train_frame, test_frame = train_test_split(generate_applicants(args.rows, seed=args.seed))
+    if args.shuffle_labels:
+        labels = train_frame["defaulted"].sample(frac=1.0, random_state=args.seed).to_numpy()
+        train_frame = train_frame.assign(defaulted=labels)
     result = train(train_frame, epochs=args.epochs, seed=args.seed)
     metrics = evaluate(result, test_frame)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint(result.model, args.out, result.scaler)
     print(" ".join(f"{k}={v:.4f}" for k, v in metrics.items()), f"-> {args.out}")
+    if args.register:
+        from credit_scoring.serving import register
+
+        version = register(
+            result.model,
+            result.scaler,
+            test_frame,
+            name=args.register,
+            metrics=metrics,
+            params={"rows": args.rows, "epochs": args.epochs, "seed": args.seed},
+        )
+        print(f"registered {args.register} v{version} (alias challenger)")
     return 0
 
 

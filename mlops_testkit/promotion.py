@@ -1,0 +1,321 @@
+"""Fail-closed, reversible promotion in the MLflow model registry.
+
+``promote`` moves the ``champion`` alias to a candidate version only when every check
+passes; ``rollback`` moves it back. Both are idempotent, and both run under a
+registry-side lock so that two racing promotions cannot both win.
+
+The rules, in the order they are checked (the first that fails refuses, says why, and
+changes nothing):
+
+1. the gate report exists, parses, has a known schema version and matches its hash;
+2. it holds at least one gate and every gate passed;
+3. it was made for this model and this version (pytest ran with ``--mltk-model-name``
+   and the candidate fixture resolved to this version);
+4. the version exists and is READY;
+5. under the lock: the champion is still the one the gates compared against
+   (``--expect-champion``, by default the champion recorded in the report).
+
+The lock is a registered model named ``mltk-lock.<NAME>``: creating a registered model
+is atomic in every MLflow store, so whoever creates it holds the lock, and deleting it
+releases it. A lock older than ``stale_after`` seconds (its holder died) is broken.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import os
+import socket
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mlops_testkit.tracking import (
+    CHALLENGER,
+    CHAMPION,
+    DEFAULT_TIMEOUT_S,
+    PREVIOUS_CHAMPION,
+    TrackingError,
+    aliases,
+    connect,
+    get_version,
+)
+
+LOCK_PREFIX = "mltk-lock."
+UNSET: Any = object()
+
+
+class PromotionError(RuntimeError):
+    """The promotion or rollback was refused; the message says why. Nothing changed."""
+
+
+@dataclass
+class Outcome:
+    """What ``promote`` or ``rollback`` did."""
+
+    action: str  # promoted, rolled back, unchanged
+    model: str
+    champion_before: str | None
+    champion_after: str | None
+    message: str
+    seconds: float = 0.0
+
+
+def actor() -> str:
+    """Who is acting: the CI user when there is one, else the local user."""
+    for var in ("GITHUB_ACTOR", "GITLAB_USER_LOGIN", "BUILD_REQUESTEDFOR", "USER"):
+        if os.environ.get(var):
+            return os.environ[var]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@contextlib.contextmanager
+def registry_lock(
+    client: Any, name: str, *, wait: float = 30.0, stale_after: float = 600.0
+) -> Iterator[None]:
+    """Hold the promotion lock of model ``name``; PromotionError after ``wait`` seconds."""
+    from mlflow.exceptions import MlflowException
+
+    lock = LOCK_PREFIX + name
+    holder = f"{actor()}@{socket.gethostname()} pid {os.getpid()}"
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            client.create_registered_model(
+                lock,
+                tags={"mltk.lock_holder": holder, "mltk.lock_since": str(time.time())},
+                description=f"mlops-testkit promotion lock of {name}; deleted when done",
+            )
+            break
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+        try:
+            held = client.get_registered_model(lock)
+        except MlflowException:
+            continue  # released in between: try again at once
+        since = float(held.tags.get("mltk.lock_since", "0") or 0)
+        if time.time() - since > stale_after:
+            with contextlib.suppress(MlflowException):
+                client.delete_registered_model(lock)
+            continue
+        if time.monotonic() >= deadline:
+            raise PromotionError(
+                f"another promotion or rollback of {name!r} holds the lock "
+                f"({held.tags.get('mltk.lock_holder', '?')}, for "
+                f"{time.time() - since:.0f} s); retry later, or delete the registered "
+                f"model {lock!r} if that process died"
+            )
+        time.sleep(0.2)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(MlflowException):
+            client.delete_registered_model(lock)
+
+
+def _writer(client: Any) -> Any:
+    """What sets aliases and tags. MlflowClient re-reads the registered model before
+    each write (to refuse prompts); the registry client beneath it does not, which
+    halves the round trips to a server. Falls back to the client itself."""
+    inner = getattr(client, "_get_registry_client", None)
+    try:
+        registry = inner() if inner is not None else None
+    except Exception:
+        registry = None
+    needed = (
+        "set_registered_model_alias",
+        "delete_registered_model_alias",
+        "set_model_version_tag",
+    )
+    if registry is not None and all(hasattr(registry, n) for n in needed):
+        return registry
+    return client
+
+
+def _check_report(report: Mapping[str, Any], name: str, version: str, path: str) -> None:
+    gates = report.get("gates") or []
+    if not gates:
+        raise PromotionError(f"the gate report {path} holds no gate result")
+    failed = [g for g in gates if not g.get("passed")]
+    if failed:
+        names = ", ".join(f"{g.get('name')!r} ({g.get('test_id') or '-'})" for g in failed[:5])
+        more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
+        raise PromotionError(f"{len(failed)} gate(s) failed in {path}: {names}{more}")
+    model = report.get("model")
+    if not isinstance(model, Mapping) or not model.get("version"):
+        raise PromotionError(
+            f"the gate report {path} names no model version: run pytest with "
+            "--mltk-model-name and a test that uses the 'candidate' fixture, so the report "
+            "says which version the gates evaluated"
+        )
+    if model.get("name") != name or str(model.get("version")) != str(version):
+        raise PromotionError(
+            f"the gate report {path} is about {model.get('name')} v{model.get('version')}, "
+            f"not {name} v{version}"
+        )
+
+
+def promote(
+    name: str,
+    version: str,
+    report_path: str,
+    *,
+    expect_champion: str | None = UNSET,
+    client: Any = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    lock_wait: float = 30.0,
+) -> Outcome:
+    """Make ``version`` the champion of ``name`` if the gate report allows it.
+
+    ``expect_champion`` is the champion the candidate must replace (``None``: there
+    must be none); by default the one the report says the gates compared against.
+    Raises :class:`PromotionError` (nothing changed) or :class:`TrackingError`.
+    """
+    from mlops_testkit.gates import GateReportError, read_report
+
+    started = time.perf_counter()
+    version = str(version)
+    try:
+        report = read_report(report_path)
+    except GateReportError as exc:
+        raise PromotionError(str(exc)) from None
+    _check_report(report, name, version, str(report_path))
+    if expect_champion is UNSET and "champion_version" in report["model"]:
+        expect_champion = report["model"]["champion_version"]
+    client = client or connect(timeout)
+    candidate = get_version(client, name, version)
+    if candidate.status != "READY":
+        raise PromotionError(f"{name} v{version} is {candidate.status}, not READY")
+    write = _writer(client)
+    with registry_lock(client, name, wait=lock_wait):
+        known = aliases(client, name)
+        before = known.get(CHAMPION)
+        if before == version:
+            if known.get(CHALLENGER) == version:
+                write.delete_registered_model_alias(name, CHALLENGER)
+            return Outcome(
+                "unchanged",
+                name,
+                before,
+                before,
+                f"{name} v{version} is already the champion; nothing to do",
+                time.perf_counter() - started,
+            )
+        if expect_champion is not UNSET and before != (
+            None if expect_champion is None else str(expect_champion)
+        ):
+            expected = "no champion" if expect_champion is None else f"v{expect_champion}"
+            now = "none" if before is None else f"v{before}"
+            raise PromotionError(
+                f"the champion of {name!r} moved since the gates ran: they compared "
+                f"against {expected}, the champion now is {now}; re-run the gates "
+                "against the current champion"
+            )
+        if before is not None:
+            write.set_registered_model_alias(name, PREVIOUS_CHAMPION, before)
+        write.set_registered_model_alias(name, CHAMPION, version)  # the commit point
+        if known.get(CHALLENGER) == version:
+            write.delete_registered_model_alias(name, CHALLENGER)
+        who, when = actor(), _now()
+        audit = {
+            "mltk.promoted_by": who,
+            "mltk.promoted_at": when,
+            "mltk.gate_report_hash": str(report["content_hash"]),
+            "mltk.replaced_version": before or "",
+        }
+        for key, value in audit.items():
+            write.set_model_version_tag(name, version, key, value)
+        if before is not None:
+            write.set_model_version_tag(name, before, "mltk.replaced_by", version)
+    shown = "none" if before is None else f"v{before}"
+    return Outcome(
+        "promoted",
+        name,
+        before,
+        version,
+        f"promoted {name} v{version} to champion (was {shown}) by {who}",
+        time.perf_counter() - started,
+    )
+
+
+def rollback(
+    name: str,
+    *,
+    to: str | None = None,
+    client: Any = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    lock_wait: float = 30.0,
+) -> Outcome:
+    """Move ``champion`` back to ``to`` (default: the ``previous_champion`` alias).
+
+    Rolling back twice is a no-op: ``previous_champion`` is left where it is, so the
+    second call finds the champion already there.
+    """
+    started = time.perf_counter()
+    client = client or connect(timeout)
+    if to is not None:
+        get_version(client, name, str(to))
+    else:
+        aliases(client, name)  # unknown model: a clear error before taking the lock
+    write = _writer(client)
+    with registry_lock(client, name, wait=lock_wait):
+        known = aliases(client, name)
+        before = known.get(CHAMPION)
+        target = str(to) if to is not None else known.get(PREVIOUS_CHAMPION)
+        if target is None:
+            raise PromotionError(
+                f"model {name!r} has no {PREVIOUS_CHAMPION!r} alias to roll back to; "
+                "pass --to VERSION"
+            )
+        version = get_version(client, name, target)
+        if version.status != "READY":
+            raise PromotionError(f"{name} v{target} is {version.status}, not READY")
+        if before == target:
+            return Outcome(
+                "unchanged",
+                name,
+                before,
+                before,
+                f"{name} v{target} is already the champion; nothing to do",
+                time.perf_counter() - started,
+            )
+        write.set_registered_model_alias(name, CHAMPION, target)
+        who, when = actor(), _now()
+        for key, value in {
+            "mltk.restored_by": who,
+            "mltk.restored_at": when,
+            "mltk.replaced_version": before or "",
+        }.items():
+            write.set_model_version_tag(name, target, key, value)
+        if before is not None:
+            write.set_model_version_tag(name, before, "mltk.rolled_back_by", who)
+    shown = "none" if before is None else f"v{before}"
+    return Outcome(
+        "rolled back",
+        name,
+        before,
+        target,
+        f"rolled {name} back to v{target} (was {shown}) by {who}",
+        time.perf_counter() - started,
+    )
+
+
+__all__ = [
+    "Outcome",
+    "PromotionError",
+    "TrackingError",
+    "promote",
+    "registry_lock",
+    "rollback",
+]
