@@ -98,6 +98,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_drift.py
 	$(BIN)/python benchmarks/bench_behavioral.py
 	$(BIN)/python benchmarks/bench_gates.py
+	$(BIN)/python benchmarks/bench_registry.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

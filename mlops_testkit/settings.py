@@ -13,11 +13,12 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import pytest
+from typing import TYPE_CHECKING, Any
 
 from mlops_testkit.tracking import DEFAULT_CANDIDATE, parse_candidate, parse_model_name
+
+if TYPE_CHECKING:  # the command line imports this module too: keep pytest out of it
+    import pytest
 
 DEVICE_NAMES = ("cpu", "cuda", "mps")
 SEED_MAX = 2**32 - 1  # numpy's legacy global RNG accepts seeds up to 2**32 - 1
@@ -272,4 +273,6 @@ def _parse_or_usage_error(s: Setting, raw: Any, where: str) -> Any:
     try:
         return s.parse(raw)
     except ValueError as exc:
+        import pytest
+
         raise pytest.UsageError(f"mlops-testkit: {where}: {exc}") from None

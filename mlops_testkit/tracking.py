@@ -235,7 +235,15 @@ class RegistryModel:
         """The version loaded as an MLflow pyfunc model (loaded once)."""
         if self._pyfunc is None:
             mlflow = require("mlflow", "RegistryModel.pyfunc")
-            self._pyfunc = mlflow.pyfunc.load_model(self.uri)
+            try:
+                self._pyfunc = mlflow.pyfunc.load_model(self.uri)
+            except Exception as exc:
+                if not _mlflow_error(exc):
+                    raise
+                raise TrackingError(
+                    f"cannot load {self.uri} (run {self.run_id or '-'}) from "
+                    f"{redact(tracking_uri())}: {exc}; were its artifacts moved or deleted?"
+                ) from None
         return self._pyfunc
 
     @property
