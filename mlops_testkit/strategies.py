@@ -128,10 +128,39 @@ def _elements(kind: str, dtype: Any, c: _Constraints, name: str) -> Any:
         strategy = st.datetimes(min_value=lo, max_value=hi)
     else:
         strategy = _text(c, name)
+    if kind in ("int", "float"):
+        # Boundary values, and zero, are where numeric bugs live (off-by-one, division
+        # by zero): offer them as often as everything else hypothesis draws.
+        edges = _numeric_edges(kind, dtype, c)
+        if edges:
+            strategy = st.one_of(st.sampled_from(edges), strategy)
     if c.forbidden:
         forbidden = set(c.forbidden)
         strategy = strategy.filter(lambda v: v not in forbidden)
     return strategy
+
+
+def _numeric_edges(kind: str, dtype: Any, c: _Constraints) -> list[Any]:
+    """The inclusive bounds of a numeric column and zero, where allowed."""
+    if kind == "int":
+        lo, hi = _int_range(dtype, c)
+        candidates = [lo, hi, 0]
+        inside = [v for v in candidates if lo <= v <= hi]
+    else:
+        lo = None if c.lo is None else float(c.lo)
+        hi = None if c.hi is None else float(c.hi)
+        candidates = [v for v in (lo, hi, 0.0) if v is not None]
+
+        def allowed(v: float) -> bool:
+            above = lo is None or v > lo or (v == lo and c.lo_inclusive)
+            below = hi is None or v < hi or (v == hi and c.hi_inclusive)
+            return above and below
+
+        import numpy as np
+
+        exact = [v for v in candidates if float(np.asarray(v, dtype=dtype)) == v]
+        inside = [v for v in exact if allowed(v)]  # float32 bounds must be exact in float32
+    return list(dict.fromkeys(inside))
 
 
 def _to_datetime(value: Any) -> Any:
