@@ -18,7 +18,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 TORCH_PIN ?= torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: install install-postgres demo test test-checklist lint format bench clean
+.PHONY: install install-tools install-postgres demo test test-checklist lint format bench clean
 
 install: $(STAMP)
 
@@ -30,6 +30,18 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q "$(TORCH_PIN)"
 	$(PY) -m pip install -q -e ".[all,dev]"
 	touch $(STAMP)
+
+# The CI templates are executed for real: gitlab-ci-local (npm, pinned: 4.74+ crash on
+# Node 20) runs the GitLab templates; it needs rsync.
+GCL_PIN ?= gitlab-ci-local@4.73.0
+TOOLS_STAMP := .tools/.mltk-$(GCL_PIN)
+install-tools: $(TOOLS_STAMP)
+$(TOOLS_STAMP):
+	npm install --silent --no-audit --no-fund --prefix .tools $(GCL_PIN)
+	@command -v rsync >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq rsync >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq rsync >/dev/null; fi; }
+	touch $(TOOLS_STAMP)
 
 # One PostgreSQL-backed MLflow test needs Debian's postgresql (server binaries only:
 # the test starts and stops its own cluster on 127.0.0.1).
@@ -68,7 +80,7 @@ lint: install
 	$(BIN)/black --check .
 	SKIP=ruff,black $(BIN)/pre-commit run --all-files --show-diff-on-failure
 
-test: lint install-postgres
+test: lint install-postgres install-tools
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 # CheckList interop is tested against the real package, which never is a dependency:
@@ -101,4 +113,4 @@ bench: install
 	$(BIN)/python benchmarks/bench_registry.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .tools .pytest_cache .ruff_cache build *.egg-info

@@ -6,6 +6,9 @@
     mlops-testkit promote --model NAME --version V --gate-report REPORT [--expect-champion V0]
     mlops-testkit rollback --model NAME [--to V]
     mlops-testkit aliases --model NAME
+    mlops-testkit check-artifacts FILE...         (pre-commit hooks)
+    mlops-testkit check-data --schema MODULE:NAME FILE...
+    mlops-testkit affected-tests [--since REF] [-- PYTEST_ARGS]
 
 Exit status: 0 done (or nothing to do), 1 refused (the reason is printed), 2 bad usage.
 """
@@ -95,7 +98,64 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _registry_args(show)
     show.set_defaults(func=_cmd_aliases)
+
+    artifacts = sub.add_parser(
+        "check-artifacts",
+        help="Pre-commit hook: refuse model artifacts and large files (unless in Git LFS)",
+        description="Exit 1 if a file is a serialised model or checkpoint (.pt, .pth, .ckpt, "
+        ".pkl, .joblib, .h5, .onnx, .safetensors, ...) or larger than --max-mb, unless Git "
+        "LFS stores it.",
+    )
+    artifacts.add_argument("files", nargs="*", metavar="FILE")
+    artifacts.add_argument(
+        "--max-mb", type=_positive, default=5.0, metavar="MB", help="Size limit (default: 5)"
+    )
+    artifacts.set_defaults(func=lambda a: _hooks().check_artifacts(a.files, max_mb=a.max_mb))
+
+    data = sub.add_parser(
+        "check-data",
+        help="Pre-commit hook: validate CSV/Parquet files against a pandera schema",
+        description="Validate each file against the schema MODULE:NAME (a pandera "
+        "DataFrameSchema or DataFrameModel importable from the repository root); exit 1 "
+        "if any file breaks it.",
+    )
+    data.add_argument("files", nargs="*", metavar="FILE")
+    data.add_argument(
+        "--schema", required=True, metavar="MODULE:NAME", help="e.g. myproj.schemas:RawRows"
+    )
+    data.set_defaults(func=lambda a: _hooks().check_data(a.files, schema=a.schema))
+
+    affected = sub.add_parser(
+        "affected-tests",
+        help="Pre-push hook: run the data tests, and the model tests if model code changed",
+        description="Run pytest -m 'data or model' --mltk-changed-since REF (REF: pre-commit's "
+        "PRE_COMMIT_FROM_REF, else the upstream branch, else origin/HEAD). Needs the ini key "
+        "mltk_model_paths. Arguments after -- go to pytest.",
+    )
+    affected.add_argument("--since", default=None, metavar="REF", help="Compare with REF")
+    affected.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST_ARGS")
+    affected.set_defaults(
+        func=lambda a: _hooks().affected_tests(
+            a.since, a.pytest_args[a.pytest_args[:1] == ["--"] :]
+        )
+    )
     return parser
+
+
+def _hooks() -> Any:
+    from mlops_testkit import hooks
+
+    return hooks
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of megabytes")
+    return value
 
 
 def _version(text: str) -> str:

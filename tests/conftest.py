@@ -13,6 +13,8 @@ import subprocess
 import pytest
 
 pytest_plugins = ["pytester"]
+# fixtures/ holds small consumer repositories whose tests run inside them, not here
+collect_ignore_glob = ["fixtures/*"]
 
 
 @pytest.fixture(autouse=True)
