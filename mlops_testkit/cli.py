@@ -6,6 +6,7 @@
     mlops-testkit promote --model NAME --version V --gate-report REPORT [--expect-champion V0]
     mlops-testkit rollback --model NAME [--to V]
     mlops-testkit aliases --model NAME
+    mlops-testkit changed --since REF --paths GLOBS   (CI: do model tests need to run?)
     mlops-testkit check-artifacts FILE...         (pre-commit hooks)
     mlops-testkit check-data --schema MODULE:NAME FILE...
     mlops-testkit affected-tests [--since REF] [-- PYTEST_ARGS]
@@ -55,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
         "gate passed; otherwise say why and exit 1.",
     )
     gate.add_argument("report", help="Path of the gate report (JSON)")
+    gate.add_argument(
+        "--markdown",
+        action="store_true",
+        help="Print the verdict as Markdown (for $GITHUB_STEP_SUMMARY or a merge-request note)",
+    )
     gate.set_defaults(func=_cmd_gate)
 
     promote = sub.add_parser(
@@ -97,7 +103,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="Show a registered model's aliases (champion, challenger, previous_champion)",
     )
     _registry_args(show)
+    show.add_argument("--json", action="store_true", help="Print {alias: version} as JSON")
     show.set_defaults(func=_cmd_aliases)
+
+    changed = sub.add_parser(
+        "changed",
+        help="Print true if files matching the model paths changed since REF, else false",
+        description="The change decision of --mltk-changed-since, for a CI job that decides "
+        "whether the model tests run: prints 'true' or 'false' on stdout and the reason on "
+        "stderr. Exit 1 if REF is unknown or this is not a git repository.",
+    )
+    changed.add_argument("--since", required=True, metavar="REF", help="e.g. origin/main")
+    changed.add_argument(
+        "--paths", required=True, metavar="GLOBS", help="Comma/space separated globs of model code"
+    )
+    changed.set_defaults(func=_cmd_changed)
 
     artifacts = sub.add_parser(
         "check-artifacts",
@@ -140,6 +160,26 @@ def build_parser() -> argparse.ArgumentParser:
         )
     )
     return parser
+
+
+def _cmd_changed(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from mlops_testkit.changes import ChangeError, decide
+    from mlops_testkit.settings import parse_globs
+
+    globs = parse_globs(args.paths)
+    if not globs:
+        print("mlops-testkit changed: --paths names no glob", file=sys.stderr)
+        return 1
+    try:
+        decision = decide(args.since, globs, Path.cwd())
+    except ChangeError as exc:
+        print(f"mlops-testkit changed: {exc}", file=sys.stderr)
+        return 1
+    print("true" if decision.run_model_tests else "false")
+    print(f"mlops-testkit changed: {decision.reason}", file=sys.stderr)
+    return 0
 
 
 def _hooks() -> Any:
@@ -245,6 +285,11 @@ def _cmd_aliases(args: argparse.Namespace) -> int:
 
     def call() -> None:
         known = aliases(connect(args.timeout), args.model)
+        if args.json:
+            import json
+
+            print(json.dumps(known, sort_keys=True))
+            return
         print(f"{args.model} in {redact(tracking_uri())}")
         for alias in ("champion", "challenger", "previous_champion"):
             print(f"  {alias:18} {'v' + known[alias] if alias in known else '-'}")
@@ -272,13 +317,19 @@ def _cmd_gate(args: argparse.Namespace) -> int:
         print(f"mlops-testkit gate: REFUSED: {exc}", file=sys.stderr)
         return 1
     passed, rows = gate_summary(report)
-    print(rows)
+    if args.markdown:
+        from mlops_testkit.gates import gate_markdown
+
+        print(gate_markdown(report))
+    else:
+        print(rows)
     if not report["gates"]:
         print("mlops-testkit gate: REFUSED: the report holds no gate result", file=sys.stderr)
         return 1
     verdict = "PASSED" if passed else "REFUSED: a gate failed"
     print(
-        f"mlops-testkit gate: {verdict} ({len(report['gates'])} gates, git {report.get('git_sha') or '-'})"
+        f"mlops-testkit gate: {verdict} ({len(report['gates'])} gates, git {report.get('git_sha') or '-'})",
+        file=sys.stderr if args.markdown else sys.stdout,
     )
     return 0 if passed else 1
 

@@ -800,3 +800,28 @@ def gate_summary(report: Mapping[str, Any]) -> tuple[bool, str]:
     return passed, table(
         rows, ["gate", "kind", "value", "threshold", "verdict", "test"], max_rows=50
     )
+
+
+def gate_markdown(report: Mapping[str, Any]) -> str:
+    """The report as Markdown, for a CI job summary or a merge-request note."""
+    gates = report["gates"]
+    passed = bool(gates) and all(g["passed"] for g in gates)
+    model = report.get("model") or {}
+    about = f" for {model.get('name')} v{model.get('version')}" if model.get("version") else ""
+    if not gates:
+        return f"### mlops-testkit gates{about}: none ran\n"
+    lines = [
+        f"### mlops-testkit gates{about}: {'passed' if passed else 'FAILED'}",
+        "",
+        f"{sum(g['passed'] for g in gates)} of {len(gates)} gate(s) passed; git "
+        f"`{report.get('git_sha') or '-'}`; report `{report.get('content_hash', '-')[:19]}...`",
+        "",
+        "| gate | value | threshold | verdict | test |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for g in gates:
+        value = "-" if g["value"] is None else f"{g['value']:.4g}"
+        cells = [g["name"], value, g["threshold"], "pass" if g["passed"] else "**FAIL**"]
+        cells.append(f"`{g.get('test_id') or '-'}`")
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
