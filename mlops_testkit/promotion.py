@@ -228,25 +228,20 @@ def promote(
         if known.get(CHALLENGER) == version:
             write.delete_registered_model_alias(name, CHALLENGER)
         who, when = actor(), _now()
-        audit = {
-            "mltk.promoted_by": who,
-            "mltk.promoted_at": when,
-            "mltk.gate_report_hash": str(report["content_hash"]),
-            "mltk.replaced_version": before or "",
-        }
-        for key, value in audit.items():
-            write.set_model_version_tag(name, version, key, value)
-        if before is not None:
-            write.set_model_version_tag(name, before, "mltk.replaced_by", version)
-    shown = "none" if before is None else f"v{before}"
-    return Outcome(
-        "promoted",
-        name,
-        before,
-        version,
-        f"promoted {name} v{version} to champion (was {shown}) by {who}",
-        time.perf_counter() - started,
-    )
+        _audit(
+            write,
+            name,
+            version,
+            {
+                "mltk.promoted_by": who,
+                "mltk.promoted_at": when,
+                "mltk.gate_report_hash": str(report["content_hash"]),
+                "mltk.replaced_version": before or "",
+            },
+            before,
+            {"mltk.replaced_by": version},
+        )
+    return _outcome("promoted", name, before, version, who, started)
 
 
 def rollback(
@@ -292,21 +287,51 @@ def rollback(
             )
         write.set_registered_model_alias(name, CHAMPION, target)
         who, when = actor(), _now()
-        for key, value in {
-            "mltk.restored_by": who,
-            "mltk.restored_at": when,
-            "mltk.replaced_version": before or "",
-        }.items():
-            write.set_model_version_tag(name, target, key, value)
-        if before is not None:
-            write.set_model_version_tag(name, before, "mltk.rolled_back_by", who)
+        _audit(
+            write,
+            name,
+            target,
+            {
+                "mltk.restored_by": who,
+                "mltk.restored_at": when,
+                "mltk.replaced_version": before or "",
+            },
+            before,
+            {"mltk.rolled_back_by": who},
+        )
+    return _outcome("rolled back", name, before, target, who, started)
+
+
+def _audit(
+    write: Any,
+    name: str,
+    version: str,
+    tags: Mapping[str, str],
+    replaced: str | None,
+    replaced_tags: Mapping[str, str],
+) -> None:
+    """The audit trail: tags on the new champion, and on the version it replaced."""
+    for key, value in tags.items():
+        write.set_model_version_tag(name, version, key, value)
+    if replaced is not None:
+        for key, value in replaced_tags.items():
+            write.set_model_version_tag(name, replaced, key, value)
+
+
+def _outcome(
+    action: str, name: str, before: str | None, after: str, who: str, started: float
+) -> Outcome:
     shown = "none" if before is None else f"v{before}"
+    verb = {
+        "promoted": f"promoted {name} v{after} to champion",
+        "rolled back": f"rolled {name} back to v{after}",
+    }[action]
     return Outcome(
-        "rolled back",
+        action,
         name,
         before,
-        target,
-        f"rolled {name} back to v{target} (was {shown}) by {who}",
+        after,
+        f"{verb} (was {shown}) by {who}",
         time.perf_counter() - started,
     )
 

@@ -249,6 +249,10 @@ def test_gate_cli_refuses_anything_untrustworthy(tmp_path, capsys) -> None:
     path.write_text(json.dumps(good))
     assert cli(["gate", str(path)]) == 0
     assert "PASSED" in capsys.readouterr().out
+    assert cli(["gate", str(path), "--markdown"]) == 0  # for a CI job summary
+    shown = capsys.readouterr()
+    assert shown.out.startswith("### mlops-testkit gates: passed")
+    assert "| auc | 0.8 | >= 0.7 | pass | `t` |" in shown.out and "PASSED" in shown.err
 
     tampered = dict(good, passed=True, gates=[dict(good["gates"][0], value=0.99)])
     path.write_text(json.dumps(tampered))

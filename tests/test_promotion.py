@@ -296,6 +296,8 @@ def test_cli_refuses_cleanly(client, model, tmp_path, capsys, monkeypatch) -> No
     assert "champion before: none" in out and "champion after:  v1" in out
     assert cli(["aliases", "--model", model]) == 0
     assert "champion           v1" in capsys.readouterr().out
+    assert cli(["aliases", "--model", model, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"champion": "1"}
     with pytest.raises(SystemExit) as exc:
         cli(["promote", "--model", model, "--version", "one", "--gate-report", good])
     assert exc.value.code == 2

@@ -148,6 +148,36 @@ def test_merged_pipeline_validates_and_templates_can_be_included_twice(consumer)
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+def test_merge_requests_run_model_tests_only_when_model_code_changed(consumer) -> None:
+    def listed(branch: str, change: str) -> str:
+        env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull}
+        for args in (
+            ["checkout", "-q", "-b", branch, "main"],
+            ["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qam", f"change {change}"],
+        ):
+            if args[0] == "-c":
+                with (consumer / change).open("a") as f:
+                    f.write("# changed\n")
+            subprocess.run(["git", *args], cwd=consumer, env=env, check=True, capture_output=True)
+        out = run_pipeline(
+            consumer,
+            "--list",
+            "--variable",
+            "CI_PIPELINE_SOURCE=merge_request_event",
+            "--ignore-predefined-vars",
+            "CI_PIPELINE_SOURCE",
+        )
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    data_only = listed("data-fix", "data.py")
+    assert "mltk-lint" in data_only and "mltk-test" in data_only
+    assert "mltk-model-test" not in data_only  # rules:changes compared with main
+    assert "mltk-train" not in data_only  # never in a merge request
+    model = listed("model-fix", "model.py")
+    assert "mltk-model-test: [cpu,]" in model and "mltk-model-test: [cuda" not in model
+
+
 @pytest.mark.slow
 @pytest.mark.xdist_group("mlflow_server")
 def test_pipeline_trains_gates_promotes_refuses_and_rolls_back(consumer, mlflow_server) -> None:

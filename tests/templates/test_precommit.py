@@ -97,7 +97,9 @@ def test_data_check(consumer, tmp_path, capsys) -> None:
     assert "rows.json: cannot read .json files; expected CSV" in capsys.readouterr().out
 
 
-def test_affected_tests_runs_model_tests_only_when_model_code_changed(consumer, tmp_path) -> None:
+def test_affected_tests_runs_model_tests_only_when_model_code_changed(
+    consumer, tmp_path, capsys
+) -> None:
     (tmp_path / "pytest.ini").write_text("[pytest]\nmltk_model_paths = myproj/model.py\n")
     (tmp_path / "myproj" / "model.py").write_text("WEIGHT = 1\n")
     (tmp_path / "test_all.py").write_text(textwrap.dedent("""
@@ -135,7 +137,14 @@ def test_affected_tests_runs_model_tests_only_when_model_code_changed(consumer, 
     quiet = affected()
     assert quiet.returncode == 0, quiet.stdout
     assert "1 passed, 1 deselected" in quiet.stdout
+    # the CI workflows' "changes" job asks the same question
+    assert cli(["changed", "--since", "HEAD", "--paths", "myproj/model.py"]) == 0
+    assert capsys.readouterr().out == "false\n"
     (tmp_path / "myproj" / "model.py").write_text("WEIGHT = 2\n")  # a model bug
+    assert cli(["changed", "--since", "HEAD", "--paths", "myproj/model.py"]) == 0
+    assert capsys.readouterr().out == "true\n"
+    assert cli(["changed", "--since", "nope", "--paths", "myproj/model.py"]) == 1
+    assert "'nope' is not a commit" in capsys.readouterr().err
     broken = affected()
     assert broken.returncode == 1 and "1 failed, 1 passed" in broken.stdout
 
