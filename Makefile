@@ -60,7 +60,8 @@ demo: install
 	$(CS) ../../$(BIN)/mlops-testkit aliases --model credit-scoring
 	@echo
 	@echo "== examples/credit_scoring: the ML test suite, with the plugin; gates judge the challenger =="
-	$(CS) ../../$(BIN)/python -m pytest --mltk-gate-report gate-report.json $(PYTEST_ARGS)
+	$(CS) ../../$(BIN)/python -m pytest --mltk-gate-report gate-report.json --mltk-score \
+		--mltk-report mltk-report.html --mltk-json mltk-results.json $(PYTEST_ARGS)
 	@echo
 	@echo "== the deploy stage: check the gate report, then promote the challenger (fail closed) =="
 	$(BIN)/mlops-testkit gate examples/credit_scoring/gate-report.json
@@ -69,11 +70,16 @@ demo: install
 	$(CS) ../../$(BIN)/mlops-testkit aliases --model credit-scoring
 	@echo
 	@echo "== examples/sentiment: behavioral tests (MFT, INV, DIR) of a text classifier =="
-	cd examples/sentiment && ../../$(BIN)/python -m pytest $(PYTEST_ARGS)
+	cd examples/sentiment && ../../$(BIN)/python -m pytest --mltk-score --mltk-report mltk-report.md --mltk-json mltk-results.json $(PYTEST_ARGS)
 	@echo
 	@echo "== credit_scoring again with --mltk-changed-since HEAD: model tests run only if model code changed"
 	@echo "   (the gates now judge the champion itself: --mltk-candidate champion) =="
 	$(CS) ../../$(BIN)/python -m pytest -q --mltk-changed-since HEAD --mltk-candidate champion $(PYTEST_ARGS)
+	@echo
+	@echo "== reports and ML Test Scores =="
+	@echo "credit_scoring report: examples/credit_scoring/mltk-report.html (results: mltk-results.json)"
+	@echo "sentiment report:      examples/sentiment/mltk-report.md"
+	@for ex in credit_scoring sentiment; do $(BIN)/python -c 'import json, sys; s = json.load(open(sys.argv[1]))["score"]; print(sys.argv[2], "ML Test Score:", format(s["final"], "g"), "(" + s["band"] + ");", ", ".join(k + " " + format(v, "g") for k, v in s["sections"].items()))' examples/$$ex/mltk-results.json $$ex; done
 
 lint: install
 	$(BIN)/ruff check .

@@ -38,6 +38,7 @@ from mlops_testkit import MltkUsageError
 from mlops_testkit._format import message, table
 from mlops_testkit.extras import require
 from mlops_testkit.perturb.base import Chooser, HypothesisChooser, Perturbation, Variant
+from mlops_testkit.score import evidences
 
 DEFAULT_BATCH = 1024
 EXPECTATIONS = ("increase", "decrease", "not_decrease", "not_increase")
@@ -286,6 +287,21 @@ def _show(x: Any) -> str:
     return str(x)
 
 
+def _record(report: BehavioralReport) -> None:
+    from mlops_testkit.results import record
+
+    record(
+        "behavioral",
+        test=report.test,
+        name=report.name,
+        cases=report.cases,
+        failures=report.failures,
+        fail_rate=report.fail_rate,
+        max_fail_rate=report.max_fail_rate,
+        passed=report.passed,
+    )
+
+
 def _fail(report: BehavioralReport, columns: list[str], hint: str, max_examples: int) -> None:
     __tracebackhide__ = True
     body = table(report.rows, columns, max_rows=max_examples) if report.rows else None
@@ -372,6 +388,7 @@ def _mft_cases(cases: Any, labels: Any, expect: Any, where: str):
     return cases, (list(labels) if labels is not None else None)
 
 
+@evidences("model-7")
 def assert_mft(
     predict: Callable[[Any], Any],
     cases: Any,
@@ -406,6 +423,7 @@ def assert_mft(
         batch_size=batch_size,
         name=name,
     )
+    _record(report)
     if not report.passed:
         _fail(
             report,
@@ -602,6 +620,7 @@ def invariant_report(
     return report
 
 
+@evidences("model-7")
 def assert_invariant(
     predict: Callable[[Any], Any],
     inputs: Any,
@@ -652,6 +671,7 @@ def assert_invariant(
         search=search,
         search_examples=search_examples,
     )
+    _record(report)
     if not report.passed:
         _fail(
             report,
@@ -726,6 +746,7 @@ def directional_report(
     return report
 
 
+@evidences("model-7")
 def assert_directional(
     predict: Callable[[Any], Any],
     inputs: Any,
@@ -769,6 +790,7 @@ def assert_directional(
         seed=seed,
         name=name,
     )
+    _record(report)
     if not report.passed:
         _fail(
             report,

@@ -51,6 +51,7 @@ from typing import Any
 from mlops_testkit import MltkUsageError
 from mlops_testkit._format import message, table
 from mlops_testkit.extras import require
+from mlops_testkit.score import evidences
 
 METHODS = ("auto", "ks", "chi2", "psi", "wasserstein", "jensenshannon")
 CORRECTIONS = ("holm", "bh", "bonferroni", "none")
@@ -650,6 +651,34 @@ def drift_report(
     return DriftReport(rows, float(alpha), correction, method)
 
 
+def _record(report: DriftReport, reference: Any, current: Any) -> None:
+    from mlops_testkit.results import histogram, record
+
+    plots = {}
+    for row in report.rows:
+        if row.drifted and row.kind == "numeric" and len(plots) < 6:
+            plots[row.column] = histogram(reference[row.column], current[row.column])
+    record(
+        "drift",
+        drifted=report.drifted,
+        columns=len(report.rows),
+        alpha=report.alpha,
+        correction=report.correction,
+        rows=[
+            {
+                "column": r.column,
+                "method": r.method,
+                "statistic": r.statistic,
+                "p_adjusted": r.p_adjusted,
+                "drifted": r.drifted,
+            }
+            for r in report.rows
+        ],
+        histograms={k: v for k, v in plots.items() if v},
+    )
+
+
+@evidences("mon-2")
 def assert_no_drift(
     reference: Any,
     current: Any,
@@ -685,6 +714,7 @@ def assert_no_drift(
         correction=correction,
         thresholds=thresholds,
     )
+    _record(report, reference, current)
     if report.passed:
         return report
     raise AssertionError(

@@ -19,6 +19,7 @@ from typing import Any
 
 from mlops_testkit import MltkUsageError
 from mlops_testkit._format import message, table
+from mlops_testkit.score import evidences
 
 
 @dataclass
@@ -78,6 +79,7 @@ def _number(value: Any, name: str, where: str) -> float:
 # --- metric bars ---------------------------------------------------------------------------
 
 
+@evidences("infra-4")
 def assert_metric(
     name: str, value: float, *, min: float | None = None, max: float | None = None
 ) -> GateResult:
@@ -122,6 +124,7 @@ def _paired_bootstrap(diff: Any, n_boot: int, confidence: float, seed: int) -> t
     return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
 
 
+@evidences("mon-7")
 def assert_no_regression(
     name: str,
     candidate: float,
@@ -296,6 +299,7 @@ def _metric_fn(
     return fns[metric], metric, HIGHER_IS_BETTER[metric]
 
 
+@evidences("model-6")
 def assert_slices(
     y_true: Sequence[Any],
     y_pred: Sequence[Any],
@@ -389,7 +393,15 @@ def assert_slices(
         worst,
         bars,
         failing == 0,
-        {"overall": overall, "slices": rows, "metric": metric_name, "min_size": min_size},
+        {
+            "overall": overall,
+            "slices": rows,
+            "metric": metric_name,
+            "min_size": min_size,
+            "min": min,
+            "max": max,
+            "max_gap": max_gap,
+        },
     )
     body = (
         f"overall {metric_name} {overall:.4g}; {failing} of {len(judged)} judged slice(s) failed\n\n"
@@ -411,6 +423,7 @@ def _percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
+@evidences("mon-6")
 def assert_latency(
     predict: Callable[[Any], Any],
     batch: Any,
@@ -486,6 +499,7 @@ def assert_latency(
     )
 
 
+@evidences("mon-6")
 def assert_model_size(
     model_or_path: Any,
     *,
@@ -547,6 +561,7 @@ def _rss_mb() -> float | None:
         return None
 
 
+@evidences("mon-6")
 def assert_peak_memory(
     fn: Callable[[], Any], *, max_mb: float, name: str = "peak memory"
 ) -> GateResult:
@@ -612,6 +627,7 @@ def assert_peak_memory(
     )
 
 
+@evidences("infra-6", "mon-6")
 def assert_endpoint(
     url: str,
     payload: Any,

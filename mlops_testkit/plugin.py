@@ -42,6 +42,9 @@ MARKERS = (
     "gate: a quality gate deciding whether a model may be promoted. Example: @pytest.mark.gate",
     "devices(*names): run the 'device' fixture only on these of cpu, cuda, mps. "
     "Example: @pytest.mark.devices('cpu', 'cuda')",
+    "mlscore(*items): this test evidences these ML Test Score items when it passes "
+    "(ids data-1..7, model-1..7, infra-1..7, mon-1..7). "
+    "Example: @pytest.mark.mlscore('model-2', 'infra-3')",
 )
 FRAMEWORKS = ("numpy", "torch", "pandas", "pandera", "scipy", "hypothesis", "mlflow")
 
@@ -70,6 +73,13 @@ class MltkState:
     model_infos: list[dict[str, Any]] = field(default_factory=list)  # from xdist workers
     finish_notes: list[str] = field(default_factory=list)  # report written, run logged...
     finish_errors: list[str] = field(default_factory=list)
+    score: Resolved | None = None
+    json_path: Resolved | None = None
+    report_path: Resolved | None = None
+    manual_items: Resolved | None = None
+    evidence: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    results: list[dict[str, Any]] = field(default_factory=list)
+    score_result: Any = None  # mlops_testkit.score.Score, made on the controller
 
     def probe(self) -> dict[str, DeviceStatus]:
         if self.probed is None:
@@ -81,6 +91,8 @@ STATE = pytest.StashKey[MltkState]()
 COLLECTOR_NAME = "mlops_testkit-results"
 DETERMINISTIC_CTX = pytest.StashKey[contextlib.ExitStack]()
 GATES = pytest.StashKey[list]()
+EVIDENCE = pytest.StashKey[set]()  # ML Test Score items the test's helpers evidenced
+RESULTS = pytest.StashKey[list]()  # drift rows, behavioral rates, loss curves
 
 
 def _state(config: pytest.Config) -> MltkState:
@@ -118,6 +130,10 @@ def pytest_configure(config: pytest.Config) -> None:
         model_name=resolve(config, "model_name"),
         candidate=resolve(config, "candidate"),
         mlflow_log=resolve(config, "mlflow_log"),
+        score=resolve(config, "score"),
+        json_path=resolve(config, "json"),
+        report_path=resolve(config, "report"),
+        manual_items=resolve(config, "manual_items"),
     )
     if "torch" in sys.modules:  # already paid for by the user's conftest: show what exists
         state.probe()
@@ -260,6 +276,14 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from mlops_testkit.score import check_items
+
+    for item in items:
+        for marker in item.iter_markers("mlscore"):
+            try:
+                check_items(marker.args, f"@pytest.mark.mlscore on {item.nodeid}")
+            except ValueError as exc:
+                raise pytest.UsageError(f"mlops-testkit: {exc}") from None
     state = _state(config)
     if state.changes is None or state.changes.run_model_tests:
         return
@@ -295,14 +319,40 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
     # Gates called by the test record their results here; the recorder is set only
     # while the test function runs. (mlops_testkit.gates imports only the standard library.)
     from mlops_testkit.gates import _RECORDER
+    from mlops_testkit.results import _SINK
+    from mlops_testkit.score import _EVIDENCE
 
     results: list[Any] = []
     item.stash[GATES] = results
-    token = _RECORDER.set((item.nodeid, results))
+    evidence = item.stash.setdefault(EVIDENCE, set())
+    sink = item.stash.setdefault(RESULTS, [])
+    tokens = (_RECORDER.set((item.nodeid, results)), _EVIDENCE.set(evidence), _SINK.set(sink))
     try:
         return (yield)
     finally:
-        _RECORDER.reset(token)
+        _RECORDER.reset(tokens[0])
+        _EVIDENCE.reset(tokens[1])
+        _SINK.reset(tokens[2])
+        _junit_properties(item, results, evidence, sink)
+
+
+def _junit_properties(
+    item: pytest.Item, gates: list[Any], evidence: set[str], results: list[dict[str, Any]]
+) -> None:
+    """What the test measured, as JUnit properties (like record_property)."""
+    props = item.user_properties
+    for gate in gates:
+        verdict = "pass" if gate.passed else "FAIL"
+        props.append((f"mltk_gate:{gate.name}", f"{gate.value} ({gate.threshold}) {verdict}"))
+    for result in results:
+        if result["kind"] == "drift":
+            props.append(("mltk_drifted", ",".join(result["drifted"]) or "-"))
+        elif result["kind"] == "behavioral":
+            props.append(
+                (f"mltk_behavioral:{result['test']} {result['name']}".strip(), result["fail_rate"])
+            )
+    if evidence:
+        props.append(("mltk_score_items", ",".join(sorted(evidence))))
 
 
 @pytest.hookimpl(trylast=True)
@@ -322,6 +372,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report.mltk_device = callspec.params.get("device") if callspec is not None else None
     if call.when == "call":
         report.mltk_gates = [g.as_dict() for g in item.stash.get(GATES, [])]
+        claimed = {i for m in item.iter_markers("mlscore") for i in m.args}
+        if "champion" in getattr(item, "fixturenames", ()):  # reached the call: one exists
+            claimed.add("infra-7")  # a registry champion, moved by promote and rollback
+        report.mltk_evidence = sorted(item.stash.get(EVIDENCE, set()) | claimed)
+        report.mltk_results = [dict(r, test_id=item.nodeid) for r in item.stash.get(RESULTS, [])]
     return report
 
 
@@ -334,6 +389,7 @@ class _ResultCollector:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.state.gates.extend(getattr(report, "mltk_gates", None) or [])
+        self.state.results.extend(getattr(report, "mltk_results", None) or [])
         categories = getattr(report, "mltk_categories", None) or []
         device = getattr(report, "mltk_device", None)
         if report.failed:
@@ -342,6 +398,8 @@ class _ResultCollector:
             outcome = "skipped"
         elif report.when == "call":
             outcome = "passed"
+            for item_id in getattr(report, "mltk_evidence", None) or []:
+                self.state.evidence[item_id].append(report.nodeid)
         else:
             return
         for key in [*categories, *([f"device:{device}"] if device else [])]:
@@ -389,11 +447,30 @@ def _finish_controller(session: pytest.Session) -> None:
     state = _state(config)
     wants_report = state.gate_report is not None and state.gate_report.value is not None
     wants_log = state.mlflow_log is not None and bool(state.mlflow_log.value)
-    if not (wants_report or wants_log):
+    json_path = state.json_path.value if state.json_path is not None else None
+    html_path = state.report_path.value if state.report_path is not None else None
+    wants_score = state.score is not None and bool(state.score.value)
+    if not (wants_report or wants_log or json_path or html_path or wants_score):
         return
     from mlops_testkit.gates import build_report
+    from mlops_testkit.score import compute, parse_manual
 
+    manual = parse_manual(state.manual_items.value if state.manual_items else ())
+    state.score_result = compute(state.evidence, manual)
     report = build_report(state.gates, git_sha=_git_sha(config), model=_model_info(state))
+    if json_path or html_path:
+        from mlops_testkit.report import collect, write_json, write_report
+
+        data = collect(state.outcomes, report, state.results, state.score_result)
+        for path, write in ((json_path, write_json), (html_path, write_report)):
+            if path:
+                try:
+                    written = write(_out_path(config, path), data)
+                    state.finish_notes.append(
+                        f"{'results' if write is write_json else 'report'}: {written}"
+                    )
+                except OSError as exc:
+                    state.finish_errors.append(f"could not write {path}: {exc}")
     if wants_report:
         try:
             _write_gate_report(config, report)
@@ -420,6 +497,11 @@ def _finish_controller(session: pytest.Session) -> None:
             state.finish_errors.append(f"--mltk-mlflow-log: MLflow error: {exc}")
     if state.finish_errors and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _out_path(config: pytest.Config, value: str) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else Path(config.invocation_params.dir) / path
 
 
 def _git_sha(config: pytest.Config) -> str | None:
@@ -624,6 +706,29 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         missing = [s.describe() for s in probed.values() if not s.available and s.name in used]
         if missing:
             lines.append("devices missing here: " + "; ".join(missing))
+    drifted = sorted({c for r in state.results if r["kind"] == "drift" for c in r["drifted"]})
+    checked = sum(r["columns"] for r in state.results if r["kind"] == "drift")
+    if checked:
+        lines.append(
+            f"drift: {len(drifted)} drifted column(s) of {checked} checked"
+            + (
+                ": " + ", ".join(drifted[:8]) + (" ..." if len(drifted) > 8 else "")
+                if drifted
+                else ""
+            )
+        )
+    behavioral = [r for r in state.results if r["kind"] == "behavioral"]
+    if behavioral:
+        lines.append("behavioral failure rates:")
+        for r in behavioral[:8]:
+            label = f"{r['test']} {r['name']}".strip()
+            verdict = "ok" if r["passed"] else "FAIL"
+            lines.append(
+                f"  {label}: {r['failures']}/{r['cases']} ({r['fail_rate']:.1%}, "
+                f"threshold {r['max_fail_rate']:.1%}) {verdict}"
+            )
+        if len(behavioral) > 8:
+            lines.append(f"  +{len(behavioral) - 8} more")
     if state.gates:
         failed = [g for g in state.gates if not g["passed"]]
         line = f"gates: {len(state.gates) - len(failed)} passed, {len(failed)} failed"
@@ -637,6 +742,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         if model is not None:
             about = f" ({model['name']} v{model['version'] or '?'})"
         lines.append(f"gate report: {state.gate_report.value}{about}")
+    if state.score_result is not None and state.score is not None and state.score.value:
+        lines.extend(state.score_result.lines())
     lines.extend(state.finish_notes)
     lines.extend(f"ERROR {e}" for e in state.finish_errors)
     if state.changes is not None:

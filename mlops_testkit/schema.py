@@ -8,6 +8,7 @@ from typing import Any
 from mlops_testkit import MltkUsageError
 from mlops_testkit._format import message, table
 from mlops_testkit.extras import require
+from mlops_testkit.score import evidences
 
 
 def _as_schema(schema: Any, where: str) -> Any:
@@ -97,6 +98,7 @@ def schema_report(df: Any, schema: Any) -> SchemaReport:
         return SchemaReport(None, _rows(exc.failure_cases), getattr(schema, "name", None))
 
 
+@evidences("data-1", "mon-2")
 def assert_schema(df: Any, schema: Any, *, max_examples: int = 10) -> Any:
     """Assert that ``df`` satisfies a pandera schema; return the validated frame.
 

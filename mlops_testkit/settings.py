@@ -92,6 +92,15 @@ def parse_globs(text: str | list[str]) -> tuple[str, ...]:
     return tuple(p.strip() for p in parts if p.strip())
 
 
+def parse_manual_items(text: str | list[str]) -> tuple[str, ...]:
+    """Parse ML Test Score items done by hand: lines of 'ITEM: note'."""
+    from mlops_testkit.score import parse_manual
+
+    lines = text if isinstance(text, list) else str(text).splitlines()
+    parse_manual(lines)  # raises ValueError naming the bad line
+    return tuple(str(line).strip() for line in lines if str(line).strip())
+
+
 @dataclass(frozen=True)
 class Setting:
     """One setting and the three names it answers to."""
@@ -186,6 +195,35 @@ SETTINGS: tuple[Setting, ...] = (
         "Log gate results and test counts to the candidate's MLflow run, or a new run "
         "(default: off)",
         flag="store_true",
+    ),
+    Setting(
+        "score",
+        parse_bool,
+        False,
+        "Print the ML Test Score of this run and what to add next (default: off)",
+        flag="store_true",
+    ),
+    Setting(
+        "json",
+        parse_path,
+        None,
+        "Write every result (tests, gates, ML Test Score) to this JSON file (default: off)",
+        metavar="PATH",
+    ),
+    Setting(
+        "report",
+        parse_path,
+        None,
+        "Write a Markdown (.md) or HTML (.html) report of the run (default: off)",
+        metavar="PATH",
+    ),
+    Setting(
+        "manual_items",
+        parse_manual_items,
+        (),
+        "ML Test Score items done by hand, one 'ITEM: note' per line (0.5 each)",
+        flag=None,
+        ini_type="linelist",
     ),
     Setting(
         "autoseed",

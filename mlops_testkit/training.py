@@ -42,6 +42,7 @@ from typing import Any
 from mlops_testkit import MltkUsageError, seeding
 from mlops_testkit._format import message, table
 from mlops_testkit.extras import require
+from mlops_testkit.score import evidences
 
 DEFAULT_LR = 1e-2
 DEFAULT_STEPS = 200
@@ -349,6 +350,7 @@ def _curve_table(curve: TrainingCurve) -> str:
     return table(rows, ["", "loss", "step"])
 
 
+@evidences("infra-2")
 def assert_overfits_batch(
     model: Any,
     batch: Any,
@@ -384,7 +386,17 @@ def assert_overfits_batch(
         step=step,
     )
     problem = _curve_problem(curve)
-    if problem is None and curve.best <= (curve.target or 0.0):
+    from mlops_testkit.results import record
+
+    passed = problem is None and curve.best <= (curve.target or 0.0)
+    record(
+        "loss_curve",
+        losses=curve.losses,
+        target=curve.target,
+        device=str(device or "cpu"),
+        passed=passed,
+    )
+    if passed:
         return curve
     where = f" on {device}" if device is not None else ""
     if problem is not None:
@@ -454,6 +466,7 @@ def _window_means(losses: Sequence[float]) -> tuple[float, float, int]:
     )
 
 
+@evidences("infra-2")
 def assert_loss_decreases(
     model: Any,
     batch: Any,
@@ -615,6 +628,7 @@ def params_update_report(
     return report
 
 
+@evidences("infra-2")
 def assert_params_update(
     model: Any,
     batch: Any,
@@ -776,6 +790,7 @@ def nonfinite_report(
     return rows
 
 
+@evidences("mon-5")
 def assert_finite(model_or_outputs: Any, batch: Any = None, *, grads: bool = False) -> None:
     """Assert no NaN or inf in outputs (and parameters, buffers, gradients); say where.
 
@@ -863,6 +878,7 @@ def _shape_problems(out: Any, expected: Any, dtype: Any, path: str) -> list[dict
     return []
 
 
+@evidences("infra-2")
 def assert_output_shape(model: Any, batch: Any, expected: Any, *, dtype: Any = None) -> Any:
     """Assert the shape (and dtype) of the model's output on ``batch``; ``None`` is a
     wildcard. For several outputs, give a tuple or dict of shapes. Runs a copy of the
@@ -1022,6 +1038,7 @@ def determinism_report(
     return report
 
 
+@evidences("infra-1")
 def assert_deterministic(
     fn: Callable[[], Any],
     *,
@@ -1172,6 +1189,7 @@ def checkpoint_report(
     return report
 
 
+@evidences("infra-2")
 def assert_checkpoint_roundtrip(
     model: Any,
     batch: Any,
@@ -1212,6 +1230,7 @@ def assert_checkpoint_roundtrip(
 # --- devices agree -----------------------------------------------------------------------
 
 
+@evidences("mon-3")
 def assert_devices_agree(
     fn: Callable[[Any], Any],
     devices: Sequence[Any],

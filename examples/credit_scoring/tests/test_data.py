@@ -43,6 +43,7 @@ def test_split_does_not_leak(split):
     assert_no_leakage(train.drop(columns="applicant_id"), test.drop(columns="applicant_id"))
 
 
+@pytest.mark.mlscore("data-7")  # ML Test Score: all input feature code is tested
 @settings(max_examples=50, deadline=None)
 @given(raw=frames(RawApplicants, size=(1, 40)))
 def test_feature_code_keeps_its_contract_for_any_valid_input(raw):

@@ -1,0 +1,348 @@
+"""The ML Test Score (Breck et al., "The ML Test Score: A Rubric for ML Production
+Readiness and Technical Debt Reduction", IEEE Big Data 2017), computed from a real run.
+
+28 tests in four sections. Each scores 0; 0.5 when it is done by hand and the results
+are written down (ini ``mltk_manual_items``); 1 when it is automated and ran: a test
+evidencing it ran and passed in this session. A section sums its tests; the final score
+is the minimum over the four sections.
+
+Helpers declare the items they evidence with :func:`evidences`; a test claims items of
+its own with ``@pytest.mark.mlscore("model-2", ...)``. Importing this module is free.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+SECTIONS = ("data", "model", "infrastructure", "monitoring")
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    section: str
+    title: str
+    how: str  # what evidences it automatically, for the "add next" advice
+
+
+RUBRIC: tuple[Item, ...] = (
+    Item(
+        "data-1",
+        "data",
+        "Feature expectations are captured in a schema",
+        "assert_schema on training data",
+    ),
+    Item(
+        "data-2",
+        "data",
+        "All features are beneficial",
+        "an ablation test claiming it with @pytest.mark.mlscore('data-2')",
+    ),
+    Item(
+        "data-3",
+        "data",
+        "No feature's cost is too much",
+        "a latency/memory test per feature group, @pytest.mark.mlscore('data-3')",
+    ),
+    Item(
+        "data-4",
+        "data",
+        "Features adhere to meta-level requirements",
+        "a test of feature metadata (owner, source, description), @pytest.mark.mlscore('data-4')",
+    ),
+    Item(
+        "data-5",
+        "data",
+        "The data pipeline has appropriate privacy controls",
+        "a test that no PII column reaches the features, @pytest.mark.mlscore('data-5')",
+    ),
+    Item(
+        "data-6",
+        "data",
+        "New features can be added quickly",
+        "a manual practice: mltk_manual_items",
+    ),
+    Item(
+        "data-7",
+        "data",
+        "All input feature code is tested",
+        "a property test of feature code with frames(schema), @pytest.mark.mlscore('data-7')",
+    ),
+    Item(
+        "model-1",
+        "model",
+        "Model specs are reviewed and submitted",
+        "a manual practice: mltk_manual_items",
+    ),
+    Item(
+        "model-2",
+        "model",
+        "Offline and online metrics correlate",
+        "a test comparing offline and online metrics, @pytest.mark.mlscore('model-2')",
+    ),
+    Item(
+        "model-3",
+        "model",
+        "All hyperparameters have been tuned",
+        "a manual practice: mltk_manual_items",
+    ),
+    Item(
+        "model-4",
+        "model",
+        "The impact of model staleness is known",
+        "a test scoring an old model on new data, @pytest.mark.mlscore('model-4')",
+    ),
+    Item(
+        "model-5",
+        "model",
+        "A simpler model is not better",
+        "assert_no_regression of the model against a simple baseline, @pytest.mark.mlscore('model-5')",
+    ),
+    Item(
+        "model-6",
+        "model",
+        "Model quality is sufficient on all important data slices",
+        "assert_slices",
+    ),
+    Item(
+        "model-7",
+        "model",
+        "The model has been tested for considerations of inclusion",
+        "assert_invariant (e.g. perturb.names), assert_directional, assert_mft",
+    ),
+    Item(
+        "infra-1", "infrastructure", "Training is reproducible", "assert_deterministic on training"
+    ),
+    Item(
+        "infra-2",
+        "infrastructure",
+        "Model specification code is unit tested",
+        "assert_overfits_batch, assert_loss_decreases, assert_params_update, assert_output_shape",
+    ),
+    Item(
+        "infra-3",
+        "infrastructure",
+        "The full ML pipeline is integration tested",
+        "a test of train -> register -> evaluate, @pytest.mark.mlscore('infra-3')",
+    ),
+    Item(
+        "infra-4",
+        "infrastructure",
+        "Model quality is validated before attempting to serve it",
+        "gate tests (assert_metric...) feeding --mltk-gate-report and mlops-testkit promote",
+    ),
+    Item(
+        "infra-5",
+        "infrastructure",
+        "The model allows debugging by observing the computation on a single example",
+        "a manual practice: mltk_manual_items",
+    ),
+    Item(
+        "infra-6",
+        "infrastructure",
+        "Models are canaried before serving",
+        "assert_endpoint against the served candidate",
+    ),
+    Item(
+        "infra-7",
+        "infrastructure",
+        "Models can be quickly and safely rolled back",
+        "the registry champion (champion fixture) with mlops-testkit promote/rollback",
+    ),
+    Item(
+        "mon-1",
+        "monitoring",
+        "Dependency changes result in notification",
+        "a manual practice: mltk_manual_items",
+    ),
+    Item(
+        "mon-2",
+        "monitoring",
+        "Data invariants hold in training and serving inputs",
+        "assert_schema / assert_no_drift on serving data",
+    ),
+    Item(
+        "mon-3",
+        "monitoring",
+        "Training and serving features compute the same values",
+        "assert_devices_agree, or a skew test with @pytest.mark.mlscore('mon-3')",
+    ),
+    Item(
+        "mon-4",
+        "monitoring",
+        "Models are not too stale",
+        "a test on the champion's age, @pytest.mark.mlscore('mon-4')",
+    ),
+    Item("mon-5", "monitoring", "The model is numerically stable", "assert_finite"),
+    Item(
+        "mon-6",
+        "monitoring",
+        "Computing performance has not regressed",
+        "assert_latency, assert_peak_memory, assert_model_size",
+    ),
+    Item(
+        "mon-7",
+        "monitoring",
+        "Prediction quality has not regressed",
+        "assert_no_regression against the champion",
+    ),
+)
+BY_ID = {item.id: item for item in RUBRIC}
+BANDS = (
+    (0.0, "a research project, not a productionized system"),
+    (1.0, "not totally untested, but serious holes in reliability are likely"),
+    (2.0, "a first pass at productionization; more investment may be needed"),
+    (3.0, "reasonably tested, but more automation may be possible"),
+    (5.0, "strong levels of automated testing and monitoring"),
+    (float("inf"), "exceptional levels of automated testing and monitoring"),
+)
+
+# The plugin sets this around each test call: the items the test's helpers evidenced.
+_EVIDENCE: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar(
+    "mltk_evidence", default=None
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def check_items(items: Iterable[str], where: str) -> tuple[str, ...]:
+    """The item ids, or ValueError naming the unknown ones and the known ones."""
+    items = tuple(items)
+    unknown = [i for i in items if i not in BY_ID]
+    if unknown:
+        raise ValueError(
+            f"{where}: unknown ML Test Score item(s) {', '.join(map(repr, unknown))}; "
+            f"expected ids like data-1..data-7, model-1..model-7, infra-1..infra-7, "
+            f"mon-1..mon-7"
+        )
+    return items
+
+
+def note(*items: str) -> None:
+    """Record that the running test evidences ``items`` (counted if the test passes)."""
+    current = _EVIDENCE.get()
+    if current is not None:
+        current.update(items)
+
+
+def evidences(*items: str) -> Callable[[F], F]:
+    """Declare the rubric items a helper evidences when it passes::
+
+    @evidences("model-6")
+    def assert_slices(...): ...
+    """
+    check_items(items, "evidences")
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            __tracebackhide__ = True
+            result = fn(*args, **kwargs)
+            note(*items)
+            return result
+
+        wrapper.mltk_evidences = items  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def parse_manual(lines: Iterable[str]) -> dict[str, str]:
+    """Parse ``mltk_manual_items`` lines ``item-id: what is done and where it is written``."""
+    manual: dict[str, str] = {}
+    for line in lines:
+        text = str(line).strip()
+        if not text:
+            continue
+        item, sep, why = text.partition(":")
+        item = item.strip()
+        if not sep or not why.strip():
+            raise ValueError(
+                f"mltk_manual_items: {text!r} needs a note: 'ITEM: what is done by hand and "
+                "where the results are written', e.g. 'model-1: specs reviewed in design docs'"
+            )
+        check_items([item], "mltk_manual_items")
+        manual[item] = why.strip()
+    return manual
+
+
+@dataclass
+class Score:
+    """The rubric applied to one run."""
+
+    items: dict[str, float]  # id -> 0, 0.5 or 1
+    evidence: dict[str, list[str]]  # id -> the passed tests that evidence it
+    manual: dict[str, str]
+    sections: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.sections = {
+            s: sum(v for i, v in self.items.items() if BY_ID[i].section == s) for s in SECTIONS
+        }
+
+    @property
+    def final(self) -> float:
+        return min(self.sections.values())
+
+    @property
+    def band(self) -> str:
+        for limit, text in BANDS:
+            if self.final <= limit:
+                return text
+        return BANDS[-1][1]  # pragma: no cover
+
+    @property
+    def weakest(self) -> str:
+        return min(SECTIONS, key=lambda s: (self.sections[s], SECTIONS.index(s)))
+
+    def next_items(self, limit: int = 4) -> list[Item]:
+        """Items of the weakest section still below 1, cheapest (automatable) first."""
+        todo = [i for i in RUBRIC if i.section == self.weakest and self.items[i.id] < 1]
+        todo.sort(key=lambda i: ("mltk_manual_items" in i.how, "mlscore" in i.how))
+        return todo[:limit]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sections": self.sections,
+            "final": self.final,
+            "band": self.band,
+            "items": [
+                {
+                    "id": i.id,
+                    "section": i.section,
+                    "title": i.title,
+                    "score": self.items[i.id],
+                    "evidence": self.evidence.get(i.id, []),
+                    "manual": self.manual.get(i.id),
+                }
+                for i in RUBRIC
+            ],
+        }
+
+    def lines(self) -> list[str]:
+        parts = ", ".join(f"{s} {self.sections[s]:g}" for s in SECTIONS)
+        out = [
+            f"ML Test Score: {self.final:g} ({self.band}); sections: {parts} (of 7 each)",
+        ]
+        todo = self.next_items()
+        if todo:
+            out.append(f"weakest section: {self.weakest}; add next:")
+            out.extend(f"  {i.id} {i.title}: {i.how}" for i in todo)
+        return out
+
+
+def compute(evidence: Mapping[str, Iterable[str]], manual: Mapping[str, str]) -> Score:
+    """Score a run: ``evidence`` maps item ids to the passed tests evidencing them."""
+    items: dict[str, float] = {}
+    for item in RUBRIC:
+        if evidence.get(item.id):
+            items[item.id] = 1.0
+        elif item.id in manual:
+            items[item.id] = 0.5
+        else:
+            items[item.id] = 0.0
+    return Score(items, {k: sorted(set(v)) for k, v in evidence.items() if v}, dict(manual))
