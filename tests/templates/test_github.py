@@ -225,7 +225,11 @@ def test_act_runs_the_composite_actions(tmp_path, mlflow_server) -> None:
     assert trained and trained.group(1) == trained.group(2) and trained.group(3) == "", first[
         -3000:
     ]
-    assert (artifacts / "unit-reports" / "junit.xml").exists()  # what the test action uploads
+    uploaded = artifacts / "unit-reports"  # what the test action uploads
+    assert {"junit.xml", "gate-report.json", "report.md", "results.json"} <= {
+        p.name for p in uploaded.iterdir()
+    }
+    assert "## ML Test Score" in (uploaded / "report.md").read_text()
     second = act("--env", "MLTK_ROLLBACK=true", "--env", "TRAIN_SEED=2")
     again = re.search(r"mltk-outputs trained=(\d+) promoted=(\d+) rolled-back=(\d+)", second)
     assert again and again.group(3) == trained.group(1), second[-3000:]

@@ -204,6 +204,10 @@ def test_pipeline_trains_gates_promotes_refuses_and_rolls_back(consumer, mlflow_
         assert f"PASS  {job}" in out, job
     assert "mltk-model-test: [cuda" not in out  # no GPU runner tag: no CUDA leg
     assert "promoted demo v1 to champion (was none)" in out and champion() == "1"
+    assert "ML Test Score:" in out  # the test job's report, score and JSON
+    assert (consumer / "reports" / "report.html").exists() and (
+        consumer / "reports" / "results.json"
+    ).exists()
 
     second = run_pipeline(
         consumer, *server, "--manual", "mltk-promote", "--variable", "TRAIN_SEED=2"
