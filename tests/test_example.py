@@ -56,12 +56,15 @@ def test_credit_scoring_suite_passes(tmp_path) -> None:
     out = run_in_example("credit_scoring", *train, "--out", str(tmp_path / "m.pt"), env=env)
     assert "registered credit-scoring v1 (alias challenger)" in out
     report = tmp_path / "gates.json"
-    out = run_example("credit_scoring", f"--mltk-gate-report={report}", env=env)
+    # A wall-clock budget is never asserted by this suite (its speed depends on what else
+    # the machine runs): make demo and benchmarks/bench_gates.py exercise the latency gate.
+    no_clock = "--deselect=tests/test_gates.py::test_latency_budget"
+    out = run_example("credit_scoring", f"--mltk-gate-report={report}", no_clock, env=env)
     assert "= mlops-testkit =" in out
     for category in ("data", "model", "behavioral"):
         line = re.search(rf"^{category}: (\d+) passed$", out, flags=re.M)
         assert line is not None and int(line.group(1)) >= 5, out
-    assert re.search(r"^gate: 4 passed, 1 skipped$", out, flags=re.M), out  # no champion yet
+    assert re.search(r"^gate: 3 passed, 1 skipped$", out, flags=re.M), out  # no champion yet
     assert re.search(r"^devices: cpu \d+ passed", out, flags=re.M), out
     cli = Path(sys.executable).with_name("mlops-testkit")
     promote = [str(cli), "promote", "--model", "credit-scoring", "--version", "1"]
@@ -69,5 +72,5 @@ def test_credit_scoring_suite_passes(tmp_path) -> None:
     assert "champion after:  v1" in out
 
     run_in_example("credit_scoring", *train, "--out", str(tmp_path / "m.pt"), env=env)
-    out = run_example("credit_scoring", "tests/test_gates.py", "-rs", env=env)
-    assert re.search(r"^gate: 5 passed$", out, flags=re.M), out  # v2 against champion v1
+    out = run_example("credit_scoring", "tests/test_gates.py", "-rs", no_clock, env=env)
+    assert re.search(r"^gate: 4 passed$", out, flags=re.M), out  # v2 against champion v1
