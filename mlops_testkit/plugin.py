@@ -732,9 +732,13 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if state.gates:
         failed = [g for g in state.gates if not g["passed"]]
         line = f"gates: {len(state.gates) - len(failed)} passed, {len(failed)} failed"
-        for g in failed[:5]:
-            shown = "-" if g["value"] is None else f"{g['value']:.4g}"
-            line += f"\n  FAIL {g['name']}: {shown}, required {g['threshold']}"
+        shown_gates = [*failed, *(g for g in state.gates if g["passed"])][:8]
+        for g in shown_gates:  # failures first, then passes: value vs threshold
+            value = "-" if g["value"] is None else f"{g['value']:.4g}"
+            verdict = "pass" if g["passed"] else "FAIL"
+            line += f"\n  {verdict} {g['name']}: {value}, required {g['threshold']}"
+        if len(state.gates) > len(shown_gates):
+            line += f"\n  +{len(state.gates) - len(shown_gates)} more"
         lines.append(line)
     if state.gate_report is not None and state.gate_report.value is not None:
         model = _model_info(state)

@@ -220,6 +220,7 @@ def test_gate_report_is_written_once_and_verifiable(pytester, workers, capsys) -
         [
             "gates: 5 passed, 1 failed",
             "  FAIL p95_ms[3]: 13, required <= 12",
+            "  pass auc: 0.82, required >= 0.75",
             "gate report: *gates.json",
         ]
     )
