@@ -235,7 +235,7 @@ def _registry_call(command: str, call: Callable[[], Any]) -> int:
     """Run a registry action; a refusal or an unreachable store is one line and exit 1."""
     from mlops_testkit import MissingExtraError
     from mlops_testkit.promotion import PromotionError
-    from mlops_testkit.tracking import TrackingError
+    from mlops_testkit.tracking import TrackingError, backend_error
 
     try:
         outcome = call()
@@ -243,7 +243,7 @@ def _registry_call(command: str, call: Callable[[], Any]) -> int:
         print(f"mlops-testkit {command}: REFUSED: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # MLflow's own errors (REST, database): say so, refuse
-        if type(exc).__module__.split(".")[0] not in ("mlflow", "requests", "urllib3"):
+        if not backend_error(exc):
             raise
         print(f"mlops-testkit {command}: REFUSED: MLflow error: {exc}", file=sys.stderr)
         return 1

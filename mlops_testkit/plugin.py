@@ -478,7 +478,7 @@ def _finish_controller(session: pytest.Session) -> None:
             state.finish_errors.append(f"could not write the gate report: {exc}")
     if wants_log:
         from mlops_testkit import MissingExtraError
-        from mlops_testkit.tracking import TrackingError, log_results
+        from mlops_testkit.tracking import TrackingError, backend_error, log_results
 
         counts = {
             c: dict(Counter(state.outcomes.get(c, {}).values()))
@@ -492,7 +492,7 @@ def _finish_controller(session: pytest.Session) -> None:
         except (TrackingError, MissingExtraError) as exc:
             state.finish_errors.append(f"--mltk-mlflow-log: {exc}")
         except Exception as exc:
-            if type(exc).__module__.split(".")[0] not in ("mlflow", "requests", "urllib3"):
+            if not backend_error(exc):
                 raise
             state.finish_errors.append(f"--mltk-mlflow-log: MLflow error: {exc}")
     if state.finish_errors and session.exitstatus == pytest.ExitCode.OK:
@@ -633,14 +633,14 @@ def _registry(request: pytest.FixtureRequest) -> Any:
 
 
 def _from_registry(request: pytest.FixtureRequest, get: Any) -> Any:
-    from mlops_testkit.tracking import TrackingError
+    from mlops_testkit.tracking import TrackingError, backend_error
 
     try:
         return get()
     except TrackingError as exc:
         problem = f"mlops-testkit: {exc}"
     except Exception as exc:
-        if type(exc).__module__.split(".")[0] not in ("mlflow", "requests", "urllib3"):
+        if not backend_error(exc):
             raise
         problem = f"mlops-testkit: {request.fixturename}: MLflow error: {exc}"
     pytest.fail(problem, pytrace=False)  # outside the except: no chained traceback

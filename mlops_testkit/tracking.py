@@ -145,6 +145,12 @@ def connect(timeout: float = DEFAULT_TIMEOUT_S) -> Any:
     return MlflowClient(tracking_uri=uri)
 
 
+def backend_error(exc: BaseException) -> bool:
+    """An error raised by MLflow or its HTTP stack (REST, database): something to report
+    as a refusal with its message, not a bug of the kit."""
+    return type(exc).__module__.split(".")[0] in ("mlflow", "requests", "urllib3")
+
+
 def _mlflow_error(exc: BaseException) -> bool:
     from mlflow.exceptions import MlflowException
 
@@ -182,14 +188,17 @@ def get_version(client: Any, name: str, version: str) -> Any:
         ) from None
 
 
-def resolve(client: Any, name: str, spec: CandidateSpec) -> Any:
-    """The ``ModelVersion`` a candidate spec names."""
+def resolve(
+    client: Any, name: str, spec: CandidateSpec, known: Mapping[str, str] | None = None
+) -> Any:
+    """The ``ModelVersion`` a candidate spec names (``known``: the aliases, if fetched)."""
     if spec.model_name is not None and spec.model_name != name:
         raise TrackingError(
             f"--mltk-candidate {spec.text} names model {spec.model_name!r}, but the model "
             f"under test is {name!r} (--mltk-model-name)"
         )
-    known = aliases(client, name)
+    if known is None:
+        known = aliases(client, name)
     version = spec.version
     if version is None:
         version = known.get(str(spec.alias))
@@ -305,8 +314,8 @@ class Registry:
     def _resolve(self) -> None:
         if self._resolved:
             return
-        version = resolve(self.client, self.model_name, self.spec)
         known = aliases(self.client, self.model_name)
+        version = resolve(self.client, self.model_name, self.spec, known)
         if version.status != "READY":
             raise TrackingError(
                 f"{self.model_name} v{version.version} is {version.status}, not READY"
