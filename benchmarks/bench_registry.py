@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from mlflow_server import MlflowServer
 
-from mlops_testkit.gates import build_report
+from mlops_testkit.gate_report import build_report
 
 TARGET_S = 3.0
 GATE = {"name": "auc", "kind": "metric", "value": 0.8, "threshold": ">= 0.7", "passed": True}
@@ -41,7 +41,7 @@ def main() -> int:
         os.environ["MLFLOW_TRACKING_URI"] = server.uri
         from mlflow import MlflowClient
 
-        from mlops_testkit.promotion import promote, rollback
+        from mlops_testkit.registry.promotion import promote, rollback
 
         client = MlflowClient(server.uri)
         client.create_registered_model("bench")

@@ -21,7 +21,7 @@ from mlops_testkit import (
     assert_slices,
 )
 from mlops_testkit.cli import main as cli
-from mlops_testkit.gates import GateReportError, build_report, read_report
+from mlops_testkit.gate_report import GateReportError, build_report, read_report
 
 
 def test_metric_bars() -> None:

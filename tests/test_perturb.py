@@ -5,7 +5,7 @@ import random
 import pytest
 
 from mlops_testkit import perturb
-from mlops_testkit.perturb.lexicon import FIRST_NAMES, KEY_NEIGHBOURS
+from mlops_testkit.behavioral.perturb.lexicon import FIRST_NAMES, KEY_NEIGHBOURS
 
 TEXT = "Anna isn't happy with the 3 rooms in Paris, they are great!"
 

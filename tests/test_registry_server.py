@@ -21,7 +21,7 @@ pytest.importorskip("sklearn")
 
 from mlflow import MlflowClient
 
-from mlops_testkit.gates import build_report
+from mlops_testkit.gate_report import build_report
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("mlflow_server")]
 CLI = Path(sys.executable).with_name("mlops-testkit")
@@ -296,7 +296,7 @@ def test_postgres_backed_server(tmp_path, monkeypatch) -> None:
                 timeout=120,
             )
             assert back.returncode == 0, back.stderr
-            assert aliases(name, server.uri) == {"champion": "1", "previous_champion": "1"}
+            assert aliases(name, server.uri) == {"champion": "1", "rolled_back": "2"}
             tags = MlflowClient(server.uri).get_model_version(name, "2").tags
             assert tags["mltk.promoted_by"] and tags["mltk.rolled_back_by"]
     finally:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from mlops_testkit.score import (
+from mlops_testkit.reporting.score import (
     _EVIDENCE,
     BY_ID,
     RUBRIC,
@@ -86,8 +86,17 @@ def test_every_public_helper_declares_what_it_evidences() -> None:
         for name in mlops_testkit.__all__
         if name.startswith("assert_")
     }
-    undeclared = sorted(n for n, items in declared.items() if items is None)
-    assert undeclared == ["assert_no_leakage"]  # no rubric item is about split leakage
+    undeclared = {n for n, items in declared.items() if items is None}
+    # No rubric item is about split or target leakage, calibration, or devices agreeing
+    # (mon-3, "training and serving features compute the same values", is assert_no_skew).
+    no_item = {
+        "assert_no_leakage",
+        "assert_no_target_leakage",
+        "assert_calibrated",
+        "assert_devices_agree",
+    }
+    assert undeclared <= no_item, undeclared - no_item
+    assert "assert_no_leakage" in undeclared and "assert_devices_agree" in undeclared
 
 
 def test_manual_items_are_parsed_strictly() -> None:
@@ -177,8 +186,8 @@ def test_nothing_to_show_shows_nothing(pytester) -> None:
 
 
 def _data(with_score: bool = True) -> dict:
-    from mlops_testkit.report import collect
-    from mlops_testkit.results import histogram
+    from mlops_testkit.reporting.report import collect
+    from mlops_testkit.reporting.results import histogram
 
     gate = {
         "name": "auc per region",
@@ -231,7 +240,7 @@ def _data(with_score: bool = True) -> dict:
 
 def test_report_embeds_plots_and_falls_back_to_text(monkeypatch) -> None:
     pytest.importorskip("matplotlib")
-    from mlops_testkit import report
+    from mlops_testkit.reporting import report
 
     data = _data()
     md = report.markdown(data)
@@ -245,7 +254,9 @@ def test_report_embeds_plots_and_falls_back_to_text(monkeypatch) -> None:
     assert md.count('src="data:image/png;base64,') == 4 and "█" in md
     page = report.html_document(data)
     assert page.count("<img ") == 4 and "<h2>ML Test Score: 0</h2>" in page
-    monkeypatch.setattr(report, "_matplotlib", lambda: None)  # no matplotlib: text bars
+    from mlops_testkit.reporting import plots
+
+    monkeypatch.setattr(plots, "_matplotlib", lambda: None)  # no matplotlib: text bars
     md = report.markdown(data)
     assert "data:image" not in md and "threshold" in md and "█" in md
     page = report.html_document(_data(with_score=False))

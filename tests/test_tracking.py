@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 from mlflow import MlflowClient
 
-from mlops_testkit.gates import read_report
+from mlops_testkit.gate_report import read_report
 from mlops_testkit.plugin import MltkState, _model_info
 from mlops_testkit.settings import Resolved
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from mlops_testkit.perturb.base import Chooser, Perturbation, Variant
-from mlops_testkit.perturb.lexicon import (
+from mlops_testkit.behavioral.perturb.base import Chooser, Perturbation, Variant
+from mlops_testkit.behavioral.perturb.lexicon import (
     ALL_FIRST_NAMES,
     AUXILIARIES,
     CITIES,

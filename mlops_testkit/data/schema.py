@@ -8,7 +8,8 @@ from typing import Any
 from mlops_testkit import MltkUsageError
 from mlops_testkit._format import message, table
 from mlops_testkit.extras import require
-from mlops_testkit.score import evidences
+from mlops_testkit.reporting.results import CheckResult, record
+from mlops_testkit.reporting.score import evidences
 
 
 def _as_schema(schema: Any, where: str) -> Any:
@@ -35,12 +36,18 @@ def _check_frame(df: Any, where: str) -> None:
 
 
 @dataclass
-class SchemaReport:
+class SchemaReport(CheckResult):
     """The validated frame, or every failure case pandera found."""
 
+    kind = "schema"
     frame: Any
     rows: list[dict[str, Any]] = field(default_factory=list)  # check, column, failure case, row
     schema_name: str | None = None
+    rows_checked: int = 0
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self.schema_name or ""
 
     @property
     def passed(self) -> bool:
@@ -48,6 +55,9 @@ class SchemaReport:
 
     @property
     def headline(self) -> str:
+        if self.passed:
+            name = f" {self.schema_name!r}" if self.schema_name else ""
+            return f"{self.rows_checked} row(s) meet the schema{name}"
         checks = {(r["column"], r["check"]) for r in self.rows}
         rows = {r["row index"] for r in self.rows if r["row index"] is not None}
         name = f" of schema {self.schema_name!r}" if self.schema_name else ""
@@ -79,6 +89,13 @@ def _rows(failure_cases: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _height(df: Any) -> int:
+    try:
+        return int(df.shape[0])
+    except (AttributeError, TypeError, IndexError):
+        return 0
+
+
 def schema_report(df: Any, schema: Any) -> SchemaReport:
     """Validate ``df`` lazily; return the validated frame or all failure cases as rows.
 
@@ -93,9 +110,20 @@ def schema_report(df: Any, schema: Any) -> SchemaReport:
     _check_frame(df, where)
     errors = require("pandera.errors", where)
     try:
-        return SchemaReport(schema.validate(df, lazy=True), [], getattr(schema, "name", None))
+        validated = schema.validate(df, lazy=True)
+        return SchemaReport(validated, [], getattr(schema, "name", None), _height(df))
     except errors.SchemaErrors as exc:
-        return SchemaReport(None, _rows(exc.failure_cases), getattr(schema, "name", None))
+        return SchemaReport(
+            None, _rows(exc.failure_cases), getattr(schema, "name", None), _height(df)
+        )
+    except errors.SchemaError as exc:  # raised eagerly by some backends (e.g. a wrong type)
+        row = {
+            "check": str(getattr(exc, "check", None) or "schema"),
+            "column": "-",
+            "failure case": str(exc).splitlines()[0][:200],
+            "row index": None,
+        }
+        return SchemaReport(None, [row], getattr(schema, "name", None), _height(df))
 
 
 @evidences("data-1", "mon-2")
@@ -115,7 +143,7 @@ def assert_schema(df: Any, schema: Any, *, max_examples: int = 10) -> Any:
     __tracebackhide__ = True
     if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
         raise MltkUsageError(f"assert_schema: max_examples must be >= 1, got {max_examples!r}")
-    report = schema_report(df, schema)
+    report = record(schema_report(df, schema))
     if report.passed:
         return report.frame
     rows = [

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 from mlops_testkit import MltkUsageError
+from mlops_testkit.data.schema import _as_schema
 from mlops_testkit.extras import require
-from mlops_testkit.schema import _as_schema
 
 BOUND_CHECKS = {
     "greater_than": ("min", False),

@@ -206,7 +206,17 @@ _EVIDENCE: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar(
     "mltk_evidence", default=None
 )
 
+# Set by @evidences while the helper runs: the items its recorded results evidence.
+_DECLARED: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
+    "mltk_declared_items", default=()
+)
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def declared_items() -> tuple[str, ...]:
+    """The items declared by the ``@evidences`` helper running now (empty outside one)."""
+    return _DECLARED.get()
 
 
 def check_items(items: Iterable[str], where: str) -> tuple[str, ...]:
@@ -241,7 +251,11 @@ def evidences(*items: str) -> Callable[[F], F]:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             __tracebackhide__ = True
-            result = fn(*args, **kwargs)
+            token = _DECLARED.set(items)  # results recorded inside carry these items
+            try:
+                result = fn(*args, **kwargs)
+            finally:
+                _DECLARED.reset(token)
             note(*items)
             return result
 

@@ -31,7 +31,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mlops_testkit.tracking import (
+from mlops_testkit.gate_report import gate_passed
+from mlops_testkit.registry.tracking import (
     CHALLENGER,
     CHAMPION,
     DEFAULT_TIMEOUT_S,
@@ -43,6 +44,7 @@ from mlops_testkit.tracking import (
 )
 
 LOCK_PREFIX = "mltk-lock."
+ROLLED_BACK = "rolled_back"  # alias of the version a rollback took out of service
 UNSET: Any = object()
 
 
@@ -147,7 +149,7 @@ def _check_report(report: Mapping[str, Any], name: str, version: str, path: str)
     gates = report.get("gates") or []
     if not gates:
         raise PromotionError(f"the gate report {path} holds no gate result")
-    failed = [g for g in gates if not g.get("passed")]
+    failed = [g for g in gates if not gate_passed(g)]
     if failed:
         names = ", ".join(f"{g.get('name')!r} ({g.get('test_id') or '-'})" for g in failed[:5])
         more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
@@ -182,7 +184,7 @@ def promote(
     must be none); by default the one the report says the gates compared against.
     Raises :class:`PromotionError` (nothing changed) or :class:`TrackingError`.
     """
-    from mlops_testkit.gates import GateReportError, read_report
+    from mlops_testkit.gate_report import GateReportError, read_report
 
     started = time.perf_counter()
     version = str(version)
@@ -227,6 +229,8 @@ def promote(
         write.set_registered_model_alias(name, CHAMPION, version)  # the commit point
         if known.get(CHALLENGER) == version:
             write.delete_registered_model_alias(name, CHALLENGER)
+        if known.get(ROLLED_BACK) == version:  # a fixed version comes back
+            write.delete_registered_model_alias(name, ROLLED_BACK)
         who, when = actor(), _now()
         _audit(
             write,
@@ -254,8 +258,12 @@ def rollback(
 ) -> Outcome:
     """Move ``champion`` back to ``to`` (default: the ``previous_champion`` alias).
 
-    Rolling back twice is a no-op: ``previous_champion`` is left where it is, so the
-    second call finds the champion already there.
+    The aliases then tell the story: ``champion`` is the restored version, ``rolled_back``
+    the version taken out of service (also tagged ``mltk.rolled_back_by``/``_at``/``_to``),
+    and ``previous_champion`` is cleared, since it named the restored version itself.
+    A second rollback finds nothing to roll back to, changes nothing and returns
+    ``unchanged`` (exit 0); pass ``to`` to go further back. With neither a
+    ``previous_champion`` nor an earlier rollback, it refuses.
     """
     started = time.perf_counter()
     client = client or connect(timeout)
@@ -268,6 +276,16 @@ def rollback(
         known = aliases(client, name)
         before = known.get(CHAMPION)
         target = str(to) if to is not None else known.get(PREVIOUS_CHAMPION)
+        if target is None and before is not None and ROLLED_BACK in known:
+            return Outcome(
+                "unchanged",
+                name,
+                before,
+                before,
+                f"nothing to roll back to: {name} v{before} is the champion since "
+                f"v{known[ROLLED_BACK]} was rolled back; pass --to VERSION to go further back",
+                time.perf_counter() - started,
+            )
         if target is None:
             raise PromotionError(
                 f"model {name!r} has no {PREVIOUS_CHAMPION!r} alias to roll back to; "
@@ -285,7 +303,13 @@ def rollback(
                 f"{name} v{target} is already the champion; nothing to do",
                 time.perf_counter() - started,
             )
-        write.set_registered_model_alias(name, CHAMPION, target)
+        write.set_registered_model_alias(name, CHAMPION, target)  # the commit point
+        if known.get(PREVIOUS_CHAMPION) is not None:
+            write.delete_registered_model_alias(name, PREVIOUS_CHAMPION)
+        if before is not None:
+            write.set_registered_model_alias(name, ROLLED_BACK, before)
+        elif ROLLED_BACK in known:
+            write.delete_registered_model_alias(name, ROLLED_BACK)
         who, when = actor(), _now()
         _audit(
             write,
@@ -297,7 +321,7 @@ def rollback(
                 "mltk.replaced_version": before or "",
             },
             before,
-            {"mltk.rolled_back_by": who},
+            {"mltk.rolled_back_by": who, "mltk.rolled_back_at": when, "mltk.rolled_back_to": target},
         )
     return _outcome("rolled back", name, before, target, who, started)
 
@@ -337,6 +361,7 @@ def _outcome(
 
 
 __all__ = [
+    "ROLLED_BACK",
     "Outcome",
     "PromotionError",
     "TrackingError",

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mlops_testkit import MltkUsageError
-from mlops_testkit.perturb.base import Chooser, Perturbation, Variant
+from mlops_testkit.behavioral.perturb.base import Chooser, Perturbation, Variant
 
 
 def _frame(x: Any, columns: Sequence[str], name: str) -> Any:

@@ -8,19 +8,27 @@ from typing import Any
 
 from mlops_testkit import MltkUsageError
 from mlops_testkit._format import message, table
+from mlops_testkit.data.backends.pandas import check_unique_columns
 from mlops_testkit.extras import require
+from mlops_testkit.reporting.results import CheckResult, record
 
 TRAIN_ROW, TEST_ROW = "__mltk_train_row__", "__mltk_test_row__"
 
 
 @dataclass
-class LeakageReport:
+class LeakageReport(CheckResult):
     """Test rows found in train: how many, what share, and examples."""
 
+    kind = "leakage"
     leaked: int
     total: int
     on: list[str]
     examples: list[dict[str, Any]] = field(default_factory=list)  # test row, train row, values
+    name: str = "split leakage"
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:  # type: ignore[override]
+        return self.examples
 
     @property
     def share(self) -> float:
@@ -28,7 +36,14 @@ class LeakageReport:
 
     @property
     def passed(self) -> bool:
-        return self.leaked == 0
+        return self.leaked == 0 and self.total > 0
+
+    @property
+    def headline(self) -> str:
+        return (
+            f"{self.leaked} of {self.total} test rows ({self.share:.1%}) also appear in train "
+            f"(compared on {', '.join(map(str, self.on[:6]))})"
+        )
 
 
 def _frame(obj: Any, name: str) -> Any:
@@ -39,6 +54,7 @@ def _frame(obj: Any, name: str) -> Any:
         )
     if len(obj) == 0:
         raise MltkUsageError(f"leakage_report: {name} is empty: nothing to compare")
+    check_unique_columns(obj, name, "leakage_report")
     return obj
 
 
@@ -53,6 +69,14 @@ def _rounded(frame: Any, on: list[str], decimals: int | Mapping[str, int] | None
         if places is not None and pd.api.types.is_float_dtype(out[col].dtype):
             out[col] = out[col].round(places)
     return out
+
+
+def _unhashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return True
+    return False
 
 
 def leakage_report(
@@ -89,8 +113,18 @@ def leakage_report(
     if round is not None and not isinstance(round, int | Mapping):
         raise MltkUsageError(f"leakage_report: round must be decimals or a mapping, got {round!r}")
     left, right = _rounded(train, cols, round), _rounded(test, cols, round)
-    hash_train = pd.util.hash_pandas_object(left, index=False)
-    hash_test = pd.util.hash_pandas_object(right, index=False)
+    try:
+        hash_train = pd.util.hash_pandas_object(left, index=False)
+        hash_test = pd.util.hash_pandas_object(right, index=False)
+    except TypeError:
+        # unhashable cells (lists, dicts, sets): compare their text instead
+        bad = [
+            c for c in cols if left[c].map(_unhashable).any() or right[c].map(_unhashable).any()
+        ]
+        left = left.assign(**{c: left[c].map(repr) for c in bad})
+        right = right.assign(**{c: right[c].map(repr) for c in bad})
+        hash_train = pd.util.hash_pandas_object(left, index=False)
+        hash_test = pd.util.hash_pandas_object(right, index=False)
     candidates = hash_test.isin(set(hash_train.to_numpy()))
     if not candidates.any():
         return LeakageReport(0, len(test), cols)
@@ -124,7 +158,7 @@ def assert_no_leakage(
             assert_no_leakage(train_df, test_df, round=3)   # near-duplicate feature rows
     """
     __tracebackhide__ = True
-    report = leakage_report(train, test, on=on, round=round, max_examples=max_examples)
+    report = record(leakage_report(train, test, on=on, round=round, max_examples=max_examples))
     if report.passed:
         return report
     shown = report.on if len(report.on) <= 6 else [*report.on[:6], "..."]

@@ -1,5 +1,4 @@
-"""Drift between a reference (training) sample and a current (serving) sample.
-
+"""
 How a column is judged
     * Kind: columns of object, string, category or bool dtype are categorical, the rest
       numeric (datetimes as their timestamps); ``categorical=[...]`` names the
@@ -50,20 +49,45 @@ from typing import Any
 
 from mlops_testkit import MltkUsageError
 from mlops_testkit._format import message, table
-from mlops_testkit.extras import require
-from mlops_testkit.score import evidences
+from mlops_testkit.data.backends.pandas import (
+    _as_pandas,
+    _counts,
+    _kinds,
+    _numeric_values,
+)
+from mlops_testkit.data.drift_stats import (
+    AUTO_EFFECT_SIZE_FROM,
+    CATEGORICAL_ONLY,
+    CORRECTIONS,
+    DEFAULT_THRESHOLDS,
+    GRID_POINTS,
+    METHODS,
+    MIN_EXPECTED,
+    MISSING,
+    NUMERIC_ONLY,
+    _chi2,
+    _js,
+    _js_numeric,
+    _ks_and_wasserstein,
+    _missing_test,
+    _psi,
+    _psi_numeric,
+    adjust_p_values,
+)
+from mlops_testkit.reporting.results import (
+    CheckResult,
+    Renderer,
+    Section,
+    display,
+    histogram,
+    record,
+    register,
+    short_test,
+)
+from mlops_testkit.reporting.score import evidences
 
-METHODS = ("auto", "ks", "chi2", "psi", "wasserstein", "jensenshannon")
-CORRECTIONS = ("holm", "bh", "bonferroni", "none")
-DEFAULT_THRESHOLDS = {"wasserstein": 0.1, "psi": 0.1, "jensenshannon": 0.1, "missing": 0.1}
-AUTO_EFFECT_SIZE_FROM = 10_000
-EXACT_P_UP_TO = 1_000  # exact KS p-values up to this many values per side
-GRID_POINTS = 8192
-PSI_BINS = 10
-MIN_EXPECTED = 5.0
-MISSING = "(missing)"
-NUMERIC_ONLY = ("ks", "wasserstein")
-CATEGORICAL_ONLY = ("chi2",)
+MIN_VALUES = 20  # fewer values on a side and a column's drift is not judged
+IDENTIFIER_SHARE = 0.95  # a categorical column this unique in the reference is an identifier
 
 
 @dataclass
@@ -83,9 +107,12 @@ class DriftRow:
     missing_reference: float = 0.0
     missing_current: float = 0.0
     note: str = ""
+    applicable: bool = True  # False: too few values, or an identifier: nothing judged
 
     @property
     def verdict(self) -> str:
+        if not self.applicable:
+            return "N/A"
         return "DRIFT" if self.drifted else "ok"
 
     def as_dict(self) -> dict[str, Any]:
@@ -93,32 +120,66 @@ class DriftRow:
 
 
 @dataclass
-class DriftReport:
-    """Rows per column, drifted first, plus the settings that produced them."""
+class DriftReport(CheckResult):
+    """Rows per column, drifted first, plus the settings that produced them. It passes
+    only when no column drifted and every column could be judged."""
 
+    kind = "drift"
     rows: list[DriftRow]
     alpha: float
     correction: str
     method: str | Mapping[str, str]
-    extra: dict[str, Any] = field(default_factory=dict)
+    plots: dict[str, Any] = field(default_factory=dict)  # column -> histogram, drifted ones
+    name: str = ""
 
     @property
     def drifted(self) -> list[str]:
         return [r.column for r in self.rows if r.drifted]
 
     @property
+    def not_applicable(self) -> list[str]:
+        return [r.column for r in self.rows if not r.applicable]
+
+    @property
     def passed(self) -> bool:
-        return not self.drifted
+        return bool(self.rows) and not self.drifted and not self.not_applicable
+
+    def record_fields(self) -> dict[str, Any]:
+        return {
+            "drifted": self.drifted,
+            "not_applicable": self.not_applicable,
+            "columns": len(self.rows),
+            "alpha": self.alpha,
+            "correction": self.correction,
+            "rows": [
+                {
+                    "column": r.column,
+                    "method": r.method,
+                    "statistic": r.statistic,
+                    "p_adjusted": r.p_adjusted,
+                    "drifted": r.drifted,
+                    "verdict": r.verdict,
+                    "note": r.note,
+                }
+                for r in self.rows
+            ],
+            "histograms": self.plots,
+        }
 
     @property
     def headline(self) -> str:
         name = {"holm": "Holm", "bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni"}.get(
             self.correction, "no correction"
         )
-        return (
+        text = (
             f"{len(self.drifted)} of {len(self.rows)} columns drifted "
             f"(alpha {self.alpha:g}, {name})"
         )
+        if self.not_applicable:
+            text += f"; {len(self.not_applicable)} could not be judged: " + ", ".join(
+                self.not_applicable[:5]
+            )
+        return text
 
     def as_dicts(self) -> list[dict[str, Any]]:
         return [r.as_dict() for r in self.rows]
@@ -158,63 +219,6 @@ class DriftReport:
         )
 
 
-# --- argument checking -----------------------------------------------------------------------
-
-
-def _as_pandas(frame: Any, name: str) -> Any:
-    pd = require("pandas", "drift_report")
-    if isinstance(frame, pd.DataFrame):
-        if frame.empty or len(frame) == 0:
-            raise MltkUsageError(f"drift_report: {name} is an empty DataFrame (no rows)")
-        return frame
-    if type(frame).__module__.split(".")[0] == "polars" and hasattr(frame, "to_pandas"):
-        return _as_pandas(frame.to_pandas(), name)
-    raise MltkUsageError(
-        f"drift_report: {name} must be a pandas DataFrame, got {type(frame).__name__}"
-    )
-
-
-def _kinds(
-    reference: Any, current: Any, columns: Sequence[str], categorical: Sequence[str] | None
-) -> dict[str, str]:
-    pd = require("pandas", "drift_report")
-    api = pd.api.types
-    forced = set(categorical or ())
-    unknown = forced - set(columns)
-    if unknown:
-        raise MltkUsageError(
-            f"drift_report: categorical names {sorted(unknown)} that are not among the "
-            "columns compared"
-        )
-
-    def kind_of(dtype: Any) -> str:
-        if api.is_bool_dtype(dtype) or not (
-            api.is_numeric_dtype(dtype) or api.is_datetime64_any_dtype(dtype)
-        ):
-            return "categorical"
-        return "numeric"
-
-    kinds = {}
-    ref_dtypes, cur_dtypes = reference.dtypes, current.dtypes
-    for col in columns:
-        ref_kind, cur_kind = kind_of(ref_dtypes[col]), kind_of(cur_dtypes[col])
-        if col in forced:
-            kinds[col] = "categorical"
-        elif ref_kind != cur_kind and not _all_missing(reference[col], current[col]):
-            raise MltkUsageError(
-                f"drift_report: column {col!r} is {ref_dtypes[col]} in reference but "
-                f"{cur_dtypes[col]} in current; convert one of them, or pass "
-                f"categorical=[{col!r}] to compare it as categories"
-            )
-        else:
-            kinds[col] = ref_kind
-    return kinds
-
-
-def _all_missing(*series: Any) -> bool:
-    return any(s.isna().all() for s in series)
-
-
 # A method given for the whole frame applies to the columns it fits, and its
 # counterpart to the others; a method named for one column must fit that column.
 COUNTERPART = {
@@ -244,113 +248,6 @@ def _threshold_for(thresholds: Mapping[str, float] | None, column: str, method: 
             f"got {value!r}"
         )
     return float(value)
-
-
-# --- numeric columns -------------------------------------------------------------------------
-
-
-@dataclass
-class _NumericSummary:
-    ref: Any  # sorted finite values
-    cur: Any
-    n_ref_total: int
-    n_cur_total: int
-
-
-def _numeric_values(series: Any) -> Any:
-    import numpy as np
-
-    pd = require("pandas", "drift_report")
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        values = series.to_numpy(dtype="datetime64[ns]").astype("int64").astype(np.float64)
-        values[series.isna().to_numpy()] = np.nan
-    else:
-        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-    values = values[~np.isnan(values)]
-    values.sort()
-    return values
-
-
-def _grid(values: Any) -> Any:
-    import numpy as np
-
-    if len(values) <= GRID_POINTS:
-        return values
-    idx = np.linspace(0, len(values) - 1, GRID_POINTS).round().astype(np.int64)
-    return values[idx]
-
-
-def _ks_and_wasserstein(ref: Any, cur: Any) -> tuple[float, float, float]:
-    """KS statistic, its p-value, and the Wasserstein distance of two sorted samples.
-
-    Both statistics come from the two empirical CDFs evaluated on the merged sample
-    points: exact while each sample has at most GRID_POINTS values, else on a grid of
-    GRID_POINTS quantiles per sample (KS error <= 2 / GRID_POINTS).
-    """
-    import numpy as np
-    from scipy import special, stats
-
-    n, m = len(ref), len(cur)
-    if n <= GRID_POINTS and m <= GRID_POINTS:
-        # a stable argsort merges the two sorted runs in linear time; the CDFs are
-        # running counts, read at the last of each run of tied values
-        merged = np.concatenate([ref, cur])
-        order = np.argsort(merged, kind="stable")
-        points = merged[order]
-        from_ref = order < n
-        last = np.append(points[1:] != points[:-1], True)
-        f_ref = np.cumsum(from_ref)[last] / n
-        f_cur = np.cumsum(~from_ref)[last] / m
-        points = points[last]
-    else:
-        points = np.sort(np.concatenate([_grid(ref), _grid(cur)]), kind="stable")
-        f_ref = np.searchsorted(ref, points, side="right") / n
-        f_cur = np.searchsorted(cur, points, side="right") / m
-    gap = np.abs(f_ref - f_cur)
-    d = float(gap.max())
-    wasserstein = float(np.sum(gap[:-1] * np.diff(points)))
-    if n <= EXACT_P_UP_TO and m <= EXACT_P_UP_TO:
-        p = float(stats.ks_2samp(ref, cur, method="exact").pvalue)
-    else:  # Kolmogorov's limit with Stephens' small-sample correction
-        root = math.sqrt(n * m / (n + m))
-        p = float(special.kolmogorov((root + 0.12 + 0.11 / root) * d))
-    return d, min(max(p, 0.0), 1.0), wasserstein
-
-
-def _reference_bins(ref: Any, cur: Any) -> tuple[Any, Any]:
-    """Counts of both samples in PSI_BINS quantile bins of the reference."""
-    import numpy as np
-
-    edges = np.unique(np.quantile(ref, np.linspace(0, 1, PSI_BINS + 1)[1:-1]))
-    p = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1)
-    q = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=len(edges) + 1)
-    return p, q
-
-
-def _psi_numeric(ref: Any, cur: Any) -> float:
-    p, q = _reference_bins(ref, cur)
-    return _psi(p / len(ref), q / len(cur))
-
-
-def _psi(p: Any, q: Any) -> float:
-    import numpy as np
-
-    eps = 1e-4
-    p, q = np.clip(p, eps, None), np.clip(q, eps, None)
-    return float(np.sum((q - p) * np.log(q / p)))
-
-
-def _missing_test(miss_ref: int, n_ref: int, miss_cur: int, n_cur: int) -> float:
-    """p-value of "the missing share is the same on both sides" (2x2 table)."""
-    import numpy as np
-    from scipy import stats
-
-    obs = np.array([[miss_ref, n_ref - miss_ref], [miss_cur, n_cur - miss_cur]], dtype=float)
-    if obs[:, 0].sum() == 0 or obs[:, 1].sum() == 0:
-        return 1.0
-    if _expected(obs).min() < MIN_EXPECTED:
-        return float(stats.fisher_exact(obs.astype(int)).pvalue)
-    return _pearson(obs)[1]
 
 
 def _numeric_row(
@@ -386,6 +283,8 @@ def _numeric_row(
             "use ks, wasserstein, psi or jensenshannon (or categorical=[...] to treat it as "
             "categories)"
         )
+    if _too_few(row, len(ref), len(cur)):
+        return row
     if len(cur) == 0:
         row.statistic, row.p_value, row.drifted = math.inf, 0.0, True
         row.note = "all missing in current"
@@ -411,71 +310,30 @@ def _numeric_row(
     return row
 
 
-def _js_numeric(ref: Any, cur: Any) -> float:
-    return _js(*_reference_bins(ref, cur))
+def _has_rare(p: Any, q: Any) -> bool:
+    import numpy as np
+
+    obs = np.vstack([p, q])
+    total = obs.sum()
+    expected = obs.sum(axis=1, keepdims=True) * obs.sum(axis=0, keepdims=True) / total
+    return bool((expected.min(axis=0) < MIN_EXPECTED).any())
 
 
-def _js(p: Any, q: Any) -> float:
-    from scipy.spatial import distance
+def _unseen_p(unseen: int, n: int, missing_mass: float, n_ref: int) -> float:
+    """P(at least ``unseen`` of ``n`` current values are new | the reference's
+    Good-Turing missing mass), an exact binomial tail."""
+    from scipy import stats
 
-    value = distance.jensenshannon(p, q, base=2)
-    return 0.0 if not math.isfinite(value) else float(value)
+    rate = min(1.0, max(missing_mass, 1.0 / (n_ref + 1)))
+    if unseen == 0:
+        return 1.0
+    return float(stats.binom.sf(unseen - 1, n, rate))
 
 
 def _effect_threshold(thresholds: Any, column: str, method: str) -> float | None:
     if method in ("ks", "chi2"):
         return None
     return _threshold_for(thresholds, column, method)
-
-
-# --- categorical columns ---------------------------------------------------------------------
-
-
-def _counts(series: Any) -> dict[Any, int]:
-    counts = series.value_counts(dropna=False, sort=False)
-    out: dict[Any, int] = {}
-    for key, value in counts.items():
-        label = MISSING if _is_missing(key) else key
-        out[label] = out.get(label, 0) + int(value)
-    return {k: v for k, v in out.items() if v}
-
-
-def _is_missing(value: Any) -> bool:
-    try:
-        return bool(value != value) or value is None or str(value) in ("<NA>", "NaT")
-    except (TypeError, ValueError):
-        return False
-
-
-def _expected(obs: Any) -> Any:
-    return obs.sum(axis=1, keepdims=True) * obs.sum(axis=0, keepdims=True) / obs.sum()
-
-
-def _chi2(ref_counts: Any, cur_counts: Any) -> tuple[float, float]:
-    """Chi-square test of a 2 x K table; categories expected < 5 times are pooled."""
-    import numpy as np
-
-    obs = np.vstack([ref_counts, cur_counts]).astype(float)
-    rare = _expected(obs).min(axis=0) < MIN_EXPECTED
-    if rare.any():
-        obs = np.hstack([obs[:, ~rare], obs[:, rare].sum(axis=1, keepdims=True)])
-        if obs.shape[1] > 2 and _expected(obs)[:, -1].min() < MIN_EXPECTED:
-            # the pooled bin is still rare: merge it into the smallest category
-            smallest = int(np.argmin(obs[:, :-1].sum(axis=0)))
-            obs[:, smallest] += obs[:, -1]
-            obs = obs[:, :-1]
-    if obs.shape[1] < 2:
-        return 0.0, 1.0
-    return _pearson(obs)
-
-
-def _pearson(obs: Any) -> tuple[float, float]:
-    """Pearson's chi-square statistic of a 2 x K table and its p-value."""
-    from scipy import special
-
-    expected = _expected(obs)
-    statistic = float((((obs - expected) ** 2) / expected).sum())
-    return statistic, float(special.chdtrc(obs.shape[1] - 1, statistic))
 
 
 def _categorical_row(
@@ -511,6 +369,16 @@ def _categorical_row(
             f"{column!r}; use chi2, psi or jensenshannon"
         )
     row.method = method
+    if _too_few(row, valid_ref, valid_cur):
+        return row
+    distinct = len(ref_c) - (MISSING in ref_c)
+    if valid_ref >= MIN_VALUES and distinct >= IDENTIFIER_SHARE * valid_ref:
+        row.applicable = False
+        row.note = (
+            f"looks like an identifier ({distinct} distinct of {valid_ref} values): drift is "
+            "not applicable; leave it out with columns="
+        )
+        return row
     keys = list(dict.fromkeys([*map(str, ref_c), *map(str, cur_c)]))
     ref_by = {str(k): v for k, v in ref_c.items()}
     cur_by = {str(k): v for k, v in cur_c.items()}
@@ -518,7 +386,16 @@ def _categorical_row(
     q = np.array([cur_by.get(k, 0) for k in keys], dtype=float)
     chi2, row.p_value = _chi2(p, q)
     unseen = [k for k in keys if k not in ref_by]
-    if unseen:
+    if _has_rare(p, q):
+        # Rare categories are pooled for chi-square; judge the unseen share too, against
+        # the Good-Turing estimate of how much of a new sample the reference never saw.
+        unseen_count = int(sum(cur_by.get(k, 0) for k in unseen if k != MISSING))
+        singletons = sum(1 for k, v in ref_by.items() if v == 1 and k != MISSING)
+        p_unseen = _unseen_p(unseen_count, valid_cur, singletons / valid_ref, valid_ref)
+        row.p_value = min(1.0, 2 * min(row.p_value, p_unseen))
+        if unseen_count:
+            row.note = f"{unseen_count / valid_cur:.0%} of current values unseen in reference"
+    if unseen and not row.note:
         row.note = f"unseen: {', '.join(unseen[:3])}" + (" ..." if len(unseen) > 3 else "")
     if method == "chi2":
         row.statistic = chi2
@@ -528,40 +405,6 @@ def _categorical_row(
         row.statistic = _js(p, q)
     row.threshold = _effect_threshold(thresholds, column, method)
     return row
-
-
-# --- corrections and verdicts ----------------------------------------------------------------
-
-
-def adjust_p_values(p_values: Sequence[float], correction: str = "holm") -> list[float]:
-    """Correct p-values for testing several columns at once.
-
-    >>> [round(p, 3) for p in adjust_p_values([0.01, 0.04, 0.03], "holm")]
-    [0.03, 0.06, 0.06]
-    """
-    if correction not in CORRECTIONS:
-        raise MltkUsageError(
-            f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}"
-        )
-    m = len(p_values)
-    if correction == "none" or m == 0:
-        return list(p_values)
-    if correction == "bonferroni":
-        return [min(1.0, p * m) for p in p_values]
-    order = sorted(range(m), key=lambda i: p_values[i])
-    adjusted = [0.0] * m
-    if correction == "holm":
-        running = 0.0
-        for rank, i in enumerate(order):
-            running = max(running, min(1.0, (m - rank) * p_values[i]))
-            adjusted[i] = running
-        return adjusted
-    running = 1.0  # Benjamini-Hochberg step-up
-    for rank in range(m - 1, -1, -1):
-        i = order[rank]
-        running = min(running, p_values[i] * m / (rank + 1))
-        adjusted[i] = min(1.0, running)
-    return adjusted
 
 
 def drift_report(
@@ -588,7 +431,7 @@ def drift_report(
     """
     reference = _as_pandas(reference, "reference")
     current = _as_pandas(current, "current")
-    if not (isinstance(alpha, int | float) and 0 < alpha < 1):
+    if isinstance(alpha, bool) or not (isinstance(alpha, int | float) and 0 < alpha < 1):
         raise MltkUsageError(f"drift_report: alpha must be in (0, 1), got {alpha!r}")
     if correction not in CORRECTIONS:
         raise MltkUsageError(
@@ -603,10 +446,13 @@ def drift_report(
         )
     if columns is None:
         cols = list(dict.fromkeys([*reference.columns, *current.columns]))
-    elif isinstance(columns, str):
+    elif isinstance(columns, str) or not isinstance(columns, Sequence):
         raise MltkUsageError(f"drift_report: columns must be a list of names, got {columns!r}")
     else:
         cols = list(columns)
+        repeated = sorted({display(c) for c in cols if cols.count(c) > 1})
+        if repeated:
+            raise MltkUsageError(f"drift_report: columns names {repeated} more than once")
     if not cols:
         raise MltkUsageError("drift_report: no column to compare")
     for name, frame in (("reference", reference), ("current", current)):
@@ -618,10 +464,12 @@ def drift_report(
             )
     kinds = _kinds(reference, current, cols, categorical)
 
-    def one(col: str) -> DriftRow:
+    def one(col: Any) -> DriftRow:
         chosen = _method_for(method, col, kinds[col])
         build = _numeric_row if kinds[col] == "numeric" else _categorical_row
-        return build(col, reference[col], current[col], chosen, thresholds)
+        row = build(col, reference[col], current[col], chosen, thresholds)
+        row.column = display(col)
+        return row
 
     big = len(reference) > GRID_POINTS or len(current) > GRID_POINTS
     if big and len(cols) > 1:
@@ -631,8 +479,9 @@ def drift_report(
     else:
         rows = [one(c) for c in cols]
 
-    adjusted = adjust_p_values([r.p_value for r in rows], correction)
-    for row, p_adj in zip(rows, adjusted, strict=True):
+    judged = [r for r in rows if r.applicable]
+    adjusted = adjust_p_values([r.p_value for r in judged], correction)
+    for row, p_adj in zip(judged, adjusted, strict=True):
         row.p_adjusted = p_adj
         significant = p_adj < alpha
         if row.threshold is None:
@@ -647,35 +496,33 @@ def drift_report(
             row.drifted = significant and (moved or missing_moved)
             if significant and missing_moved and not moved:
                 row.note = (row.note + "; " if row.note else "") + "missing share moved"
-    rows.sort(key=lambda r: (not r.drifted, r.p_adjusted, r.column))
+    rows.sort(key=lambda r: (r.applicable, not r.drifted, r.p_adjusted, r.column))
     return DriftReport(rows, float(alpha), correction, method)
 
 
-def _record(report: DriftReport, reference: Any, current: Any) -> None:
-    from mlops_testkit.results import histogram, record
+def _too_few(row: DriftRow, valid_ref: int, valid_cur: int) -> bool:
+    """Mark a row not applicable when a side has too few values to judge drift."""
+    if min(valid_ref, valid_cur) >= MIN_VALUES or (valid_cur == 0 and valid_ref > 0):
+        return False
+    row.applicable = False
+    row.note = (
+        f"too few values to judge ({valid_ref} in reference, {valid_cur} in current; "
+        f"at least {MIN_VALUES} each)"
+    )
+    return True
 
+
+def _plots(report: DriftReport, reference: Any, current: Any) -> dict[str, Any]:
+    """Histograms of the drifted numeric columns (up to 6), for the report."""
+    by_name = {display(c): c for c in reference.columns}
     plots = {}
     for row in report.rows:
-        if row.drifted and row.kind == "numeric" and len(plots) < 6:
-            plots[row.column] = histogram(reference[row.column], current[row.column])
-    record(
-        "drift",
-        drifted=report.drifted,
-        columns=len(report.rows),
-        alpha=report.alpha,
-        correction=report.correction,
-        rows=[
-            {
-                "column": r.column,
-                "method": r.method,
-                "statistic": r.statistic,
-                "p_adjusted": r.p_adjusted,
-                "drifted": r.drifted,
-            }
-            for r in report.rows
-        ],
-        histograms={k: v for k, v in plots.items() if v},
-    )
+        if row.drifted and row.kind == "numeric" and len(plots) < 6 and row.column in by_name:
+            col = by_name[row.column]
+            hist = histogram(reference[col], current[col])
+            if hist:
+                plots[row.column] = hist
+    return plots
 
 
 @evidences("mon-2")
@@ -714,14 +561,14 @@ def assert_no_drift(
         correction=correction,
         thresholds=thresholds,
     )
-    _record(report, reference, current)
+    report.plots = _plots(report, reference, current)
+    record(report)
     if report.passed:
         return report
     raise AssertionError(
         message(
             report.headline
-            + ": "
-            + ", ".join(report.drifted[:8])
+            + (": " + ", ".join(report.drifted[:8]) if report.drifted else "")
             + (" ..." if len(report.drifted) > 8 else ""),
             report.table(),
             "If the change is expected (a new source, a season), refresh the reference "
@@ -729,3 +576,43 @@ def assert_no_drift(
             "these rows as data; thresholds= tunes effect sizes, columns= the scope.",
         )
     )
+
+
+# --- how drift shows ---------------------------------------------------------------------
+
+
+def _summary(results: list[dict[str, Any]]) -> list[str]:
+    drifted = sorted({c for r in results for c in r.get("drifted") or []})
+    checked = sum(int(r.get("columns") or 0) for r in results)
+    line = f"drift: {len(drifted)} drifted column(s) of {checked} checked"
+    if drifted:
+        line += ": " + ", ".join(drifted[:8]) + (" ..." if len(drifted) > 8 else "")
+    lines = [line]
+    for r in results:
+        if not r.get("passed"):
+            lines.append(f"  {short_test(r)}: {r.get('headline')}")
+    return lines
+
+
+def _junit(result: dict[str, Any]) -> list[tuple[str, str]]:
+    return [("mltk_drifted", ",".join(result.get("drifted") or []) or "-")]
+
+
+def _sections(results: list[dict[str, Any]]) -> list[Section]:
+    from mlops_testkit.reporting.plots import histograms
+
+    out = []
+    for r in results:
+        for column, hist in (r.get("histograms") or {}).items():
+            image, text = histograms(
+                hist["edges"], hist["reference"], hist["current"], title=f"drift: {column}"
+            )
+            out.append(
+                Section(
+                    f"Drift of {column}", text=text, image=image, note=f"test: {short_test(r)}"
+                )
+            )
+    return out
+
+
+register(Renderer("drift", summary=_summary, junit=_junit, sections=_sections))

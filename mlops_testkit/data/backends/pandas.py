@@ -1,0 +1,109 @@
+"""The pandas backend of the data checks: what a pandas DataFrame gives them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from mlops_testkit import MltkUsageError
+from mlops_testkit.data.drift_stats import MISSING
+from mlops_testkit.extras import require
+
+# --- argument checking -----------------------------------------------------------------------
+
+
+def check_unique_columns(frame: Any, name: str, where: str) -> None:
+    """Refuse a frame whose column names repeat: a column must mean one thing."""
+    from collections import Counter
+
+    repeated = [c for c, n in Counter(list(frame.columns)).items() if n > 1]
+    if repeated:
+        raise MltkUsageError(
+            f"{where}: {name} has duplicate column names {[str(c) for c in repeated][:10]}; "
+            "rename them so each column has one name"
+        )
+
+
+def _as_pandas(frame: Any, name: str) -> Any:
+    pd = require("pandas", "drift_report")
+    if isinstance(frame, pd.DataFrame):
+        if frame.empty or len(frame) == 0:
+            raise MltkUsageError(f"drift_report: {name} is an empty DataFrame (no rows)")
+        check_unique_columns(frame, name, "drift_report")
+        return frame
+    if type(frame).__module__.split(".")[0] == "polars" and hasattr(frame, "to_pandas"):
+        return _as_pandas(frame.to_pandas(), name)
+    raise MltkUsageError(
+        f"drift_report: {name} must be a pandas DataFrame, got {type(frame).__name__}"
+    )
+
+
+def _kinds(
+    reference: Any, current: Any, columns: Sequence[str], categorical: Sequence[str] | None
+) -> dict[str, str]:
+    pd = require("pandas", "drift_report")
+    api = pd.api.types
+    forced = set(categorical or ())
+    unknown = forced - set(columns)
+    if unknown:
+        raise MltkUsageError(
+            f"drift_report: categorical names {sorted(unknown)} that are not among the "
+            "columns compared"
+        )
+
+    def kind_of(dtype: Any) -> str:
+        if api.is_bool_dtype(dtype) or not (
+            api.is_numeric_dtype(dtype) or api.is_datetime64_any_dtype(dtype)
+        ):
+            return "categorical"
+        return "numeric"
+
+    kinds = {}
+    ref_dtypes, cur_dtypes = reference.dtypes, current.dtypes
+    for col in columns:
+        ref_kind, cur_kind = kind_of(ref_dtypes[col]), kind_of(cur_dtypes[col])
+        if col in forced:
+            kinds[col] = "categorical"
+        elif ref_kind != cur_kind and not _all_missing(reference[col], current[col]):
+            raise MltkUsageError(
+                f"drift_report: column {col!r} is {ref_dtypes[col]} in reference but "
+                f"{cur_dtypes[col]} in current; convert one of them, or pass "
+                f"categorical=[{col!r}] to compare it as categories"
+            )
+        else:
+            kinds[col] = ref_kind
+    return kinds
+
+
+def _all_missing(*series: Any) -> bool:
+    return any(s.isna().all() for s in series)
+
+
+def _numeric_values(series: Any) -> Any:
+    import numpy as np
+
+    pd = require("pandas", "drift_report")
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        values = series.to_numpy(dtype="datetime64[ns]").astype("int64").astype(np.float64)
+        values[series.isna().to_numpy()] = np.nan
+    else:
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    values = values[~np.isnan(values)]
+    values.sort()
+    return values
+
+
+def _counts(series: Any) -> dict[Any, int]:
+    counts = series.value_counts(dropna=False, sort=False)
+    out: dict[Any, int] = {}
+    for key, value in counts.items():
+        label = MISSING if _is_missing(key) else key
+        out[label] = out.get(label, 0) + int(value)
+    return {k: v for k, v in out.items() if v}
+
+
+def _is_missing(value: Any) -> bool:
+    try:
+        return bool(value != value) or value is None or str(value) in ("<NA>", "NaT")
+    except (TypeError, ValueError):
+        return False
