@@ -15,6 +15,7 @@ EXTRA_OF = {
     "scipy": "data",
     "hypothesis": "data",
     "mlflow": "mlflow",
+    "sklearn": "data",
 }
 
 

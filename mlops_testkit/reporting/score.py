@@ -40,7 +40,7 @@ RUBRIC: tuple[Item, ...] = (
         "data-2",
         "data",
         "All features are beneficial",
-        "an ablation test claiming it with @pytest.mark.mlscore('data-2')",
+        "assert_features_beneficial (permutation importance) on held-out data",
     ),
     Item(
         "data-3",
@@ -58,7 +58,7 @@ RUBRIC: tuple[Item, ...] = (
         "data-5",
         "data",
         "The data pipeline has appropriate privacy controls",
-        "a test that no PII column reaches the features, @pytest.mark.mlscore('data-5')",
+        "assert_no_pii on the features (or the training table)",
     ),
     Item(
         "data-6",
@@ -94,25 +94,25 @@ RUBRIC: tuple[Item, ...] = (
         "model-4",
         "model",
         "The impact of model staleness is known",
-        "a test scoring an old model on new data, @pytest.mark.mlscore('model-4')",
+        "assert_staleness_impact: the model scored on successive time periods",
     ),
     Item(
         "model-5",
         "model",
         "A simpler model is not better",
-        "assert_no_regression of the model against a simple baseline, @pytest.mark.mlscore('model-5')",
+        "assert_beats_baseline (majority, linear... baseline; paired bootstrap)",
     ),
     Item(
         "model-6",
         "model",
         "Model quality is sufficient on all important data slices",
-        "assert_slices",
+        "assert_slices, assert_no_weak_slices",
     ),
     Item(
         "model-7",
         "model",
         "The model has been tested for considerations of inclusion",
-        "assert_invariant (e.g. perturb.names), assert_directional, assert_mft",
+        "assert_fairness, assert_invariant (e.g. perturb.names), assert_directional, assert_mft",
     ),
     Item(
         "infra-1", "infrastructure", "Training is reproducible", "assert_deterministic on training"
@@ -157,7 +157,7 @@ RUBRIC: tuple[Item, ...] = (
         "mon-1",
         "monitoring",
         "Dependency changes result in notification",
-        "a manual practice: mltk_manual_items",
+        "assert_dependencies_unchanged(candidate, champion) and mlops-testkit deps-diff in CI",
     ),
     Item(
         "mon-2",
@@ -169,13 +169,13 @@ RUBRIC: tuple[Item, ...] = (
         "mon-3",
         "monitoring",
         "Training and serving features compute the same values",
-        "assert_devices_agree, or a skew test with @pytest.mark.mlscore('mon-3')",
+        "assert_no_skew of the training and serving pipelines on the same raw rows",
     ),
     Item(
         "mon-4",
         "monitoring",
         "Models are not too stale",
-        "a test on the champion's age, @pytest.mark.mlscore('mon-4')",
+        "assert_model_fresh on the champion, on a schedule (the monitor template)",
     ),
     Item("mon-5", "monitoring", "The model is numerically stable", "assert_finite"),
     Item(
