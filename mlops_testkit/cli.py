@@ -6,10 +6,12 @@
     mlops-testkit promote --model NAME --version V --gate-report REPORT [--expect-champion V0]
     mlops-testkit rollback --model NAME [--to V]
     mlops-testkit aliases --model NAME
-    mlops-testkit changed --since REF --paths GLOBS   (CI: do model tests need to run?)
+    mlops-testkit init [--ci github|gitlab] [--local] [--dry-run] ...   (wire a repository)
+    mlops-testkit changed --since REF [--paths GLOBS]   (CI: do model tests need to run?)
     mlops-testkit check-artifacts FILE...         (pre-commit hooks)
     mlops-testkit check-data --schema MODULE:NAME FILE...
     mlops-testkit affected-tests [--since REF] [-- PYTEST_ARGS]
+    mlops-testkit deps-diff --model NAME [--candidate V] [--against champion|env] [--check]
 
 Exit status: 0 done (or nothing to do), 1 refused (the reason is printed), 2 bad usage.
 """
@@ -17,6 +19,7 @@ Exit status: 0 done (or nothing to do), 1 refused (the reason is printed), 2 bad
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -92,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
         "rollback",
         help="Move the champion back (default: to previous_champion)",
         description="Move the champion alias back to --to VERSION, or to the "
-        "previous_champion alias; tag both versions. Rolling back twice changes nothing.",
+        "previous_champion alias; point the rolled_back alias at the version taken out, "
+        "clear previous_champion and tag both versions. A second rollback finds nothing to "
+        "roll back to, changes nothing and exits 0.",
     )
     _registry_args(rollback)
     rollback.add_argument("--to", type=_version, default=None, metavar="V", help="Version")
@@ -100,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = sub.add_parser(
         "aliases",
-        help="Show a registered model's aliases (champion, challenger, previous_champion)",
+        help="Show a registered model's aliases (champion, challenger, previous_champion, "
+        "rolled_back)",
     )
     _registry_args(show)
     show.add_argument("--json", action="store_true", help="Print {alias: version} as JSON")
@@ -111,11 +117,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="Print true if files matching the model paths changed since REF, else false",
         description="The change decision of --mltk-changed-since, for a CI job that decides "
         "whether the model tests run: prints 'true' or 'false' on stdout and the reason on "
-        "stderr. Exit 1 if REF is unknown or this is not a git repository.",
+        "stderr. The globs come from --paths, else MLTK_MODEL_PATHS, else mltk_model_paths "
+        "in the pytest configuration (found as pytest finds it; globs relative to its "
+        "folder). Exit 1 if REF is unknown, this is not a git repository, or no globs are "
+        "configured.",
     )
     changed.add_argument("--since", required=True, metavar="REF", help="e.g. origin/main")
     changed.add_argument(
-        "--paths", required=True, metavar="GLOBS", help="Comma/space separated globs of model code"
+        "--paths",
+        default=None,
+        metavar="GLOBS",
+        help="Comma/space separated globs of model code (default: MLTK_MODEL_PATHS, else "
+        "mltk_model_paths of the pytest configuration)",
     )
     changed.set_defaults(func=_cmd_changed)
 
@@ -123,14 +136,33 @@ def build_parser() -> argparse.ArgumentParser:
         "check-artifacts",
         help="Pre-commit hook: refuse model artifacts and large files (unless in Git LFS)",
         description="Exit 1 if a file is a serialised model or checkpoint (.pt, .pth, .ckpt, "
-        ".pkl, .joblib, .h5, .onnx, .safetensors, ...) or larger than --max-mb, unless Git "
-        "LFS stores it.",
+        ".pkl, .joblib, .skops, .h5, .onnx, .safetensors, ...), part of the local MLflow "
+        "store (mlflow.db, mlruns/, mlartifacts/) or larger than --max-mb, unless Git LFS "
+        "stores it. The list: mlops_testkit.ci.hooks.ARTIFACT_PATTERNS (docs/ci.md).",
+    )
+    artifacts.add_argument(
+        "--pattern",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="Also refuse files matching GLOB (repeatable), e.g. '*.npz' or 'outputs/'",
+    )
+    artifacts.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="Never refuse files matching GLOB (repeatable), e.g. 'tests/fixtures/*.pkl'",
     )
     artifacts.add_argument("files", nargs="*", metavar="FILE")
     artifacts.add_argument(
         "--max-mb", type=_positive, default=5.0, metavar="MB", help="Size limit (default: 5)"
     )
-    artifacts.set_defaults(func=lambda a: _hooks().check_artifacts(a.files, max_mb=a.max_mb))
+    artifacts.set_defaults(
+        func=lambda a: _hooks().check_artifacts(
+            a.files, max_mb=a.max_mb, patterns=a.pattern, allow=a.allow
+        )
+    )
 
     data = sub.add_parser(
         "check-data",
@@ -148,9 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     affected = sub.add_parser(
         "affected-tests",
         help="Pre-push hook: run the data tests, and the model tests if model code changed",
-        description="Run pytest -m 'data or model' --mltk-changed-since REF (REF: pre-commit's "
-        "PRE_COMMIT_FROM_REF, else the upstream branch, else origin/HEAD). Needs the ini key "
-        "mltk_model_paths. Arguments after -- go to pytest.",
+        description="Run pytest -m 'data or model' --mltk-changed-since REF. REF: the "
+        "remote's default branch (origin/HEAD, origin/main or origin/master; the merge base "
+        "with it is compared), else pre-commit's PRE_COMMIT_FROM_REF, else a local "
+        "main/master. With nothing to compare with (a first push) every model test runs, "
+        "and it says why. Needs the ini key mltk_model_paths. Arguments after -- go to "
+        "pytest.",
     )
     affected.add_argument("--since", default=None, metavar="REF", help="Compare with REF")
     affected.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST_ARGS")
@@ -159,21 +194,170 @@ def build_parser() -> argparse.ArgumentParser:
             a.since, a.pytest_args[a.pytest_args[:1] == ["--"] :]
         )
     )
+    _init_parser(sub)
+    _deps_diff_parser(sub)
     return parser
+
+
+def _deps_diff_parser(sub: Any) -> None:
+    deps = sub.add_parser(
+        "deps-diff",
+        help="Show how the candidate's dependencies changed since the champion",
+        description="Compare the pip requirements (and Python version) MLflow stores with "
+        "two versions of a registered model, or one version and the running environment: "
+        "added, removed and changed packages, each change classed major, minor or patch. "
+        "Exit 0 (also when there is no champion yet); with --check, exit 1 on a major "
+        "change not in --allow.",
+    )
+    _registry_args(deps)
+    deps.add_argument(
+        "--candidate",
+        default="challenger",
+        metavar="V",
+        help="Version or alias of the candidate (default: challenger)",
+    )
+    deps.add_argument(
+        "--against",
+        default="champion",
+        metavar="V",
+        help="Version or alias to compare with, or 'env' for the running environment "
+        "(default: champion)",
+    )
+    deps.add_argument(
+        "--allow",
+        default="",
+        metavar="PKGS",
+        help="Comma-separated packages whose major " "changes are accepted",
+    )
+    deps.add_argument(
+        "--markdown",
+        action="store_true",
+        help="Print Markdown (for $GITHUB_STEP_SUMMARY or a merge-request note)",
+    )
+    deps.add_argument(
+        "--check", action="store_true", help="Exit 1 on a major change not in --allow"
+    )
+    deps.set_defaults(func=_cmd_deps_diff)
+
+
+def _cmd_deps_diff(args: argparse.Namespace) -> int:
+    from mlops_testkit.registry.deps import cli
+
+    return cli(args)
+
+
+def _init_parser(sub: Any) -> None:
+    init = sub.add_parser(
+        "init",
+        help="Wire this git repository to mlops-testkit: pytest settings, pre-commit, "
+        ".gitignore, CI",
+        description="Merge, never overwrite: mltk_model_paths and the markers into the "
+        "pytest configuration, the hooks into .pre-commit-config.yaml, the local MLflow "
+        "store into .gitignore, and with --ci a GitHub workflow (.github/workflows/ml.yml) "
+        "or a .gitlab-ci.yml include. Prints what it did; running it again changes nothing. "
+        "A conflict is refused with the file and line, and nothing is written.",
+    )
+    init.add_argument("path", nargs="?", default=".", help="Folder in the repository (default: .)")
+    init.add_argument(
+        "--ci", default=None, metavar="{github,gitlab}", help="Also write this CI's set-up"
+    )
+    init.add_argument(
+        "--model-paths",
+        default=None,
+        metavar="GLOBS",
+        help="Comma separated globs of model code, e.g. 'src/model/**,train.py' "
+        "(needed unless mltk_model_paths is set)",
+    )
+    init.add_argument("--model-name", default=None, metavar="NAME", help="Registered MLflow model")
+    init.add_argument(
+        "--train-command", default=None, metavar="CMD", help="Trains and registers a version"
+    )
+    init.add_argument(
+        "--local",
+        action="store_true",
+        help="pre-commit hooks as repo: local (language: system; mlops-testkit on PATH)",
+    )
+    init.add_argument(
+        "--source", default=None, metavar="OWNER/REPO", help="Where you get mlops-testkit from"
+    )
+    init.add_argument(
+        "--ref", default=None, metavar="COMMIT", help="Commit (or tag) of --source to pin"
+    )
+    init.add_argument(
+        "--install",
+        default=None,
+        metavar="CMD",
+        help="Install command for the CI jobs (default: the templates' own)",
+    )
+    init.add_argument("--dry-run", action="store_true", help="Show the changes, write nothing")
+    init.set_defaults(func=_cmd_init)
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from mlops_testkit.ci import init as wiring
+    from mlops_testkit.ci.config import ConfigError
+    from mlops_testkit.settings import parse_globs
+
+    if args.ci is not None and args.ci not in wiring.CI_CHOICES:
+        print(
+            f"mlops-testkit init: --ci {args.ci!r}: expected one of "
+            f"{', '.join(wiring.CI_CHOICES)}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        opts = wiring.Options(
+            root=wiring.git_root(Path(args.path)),
+            ci=args.ci,
+            model_name=args.model_name,
+            train_command=args.train_command,
+            model_paths=parse_globs(args.model_paths or ""),
+            local=args.local,
+            source=args.source,
+            ref=args.ref,
+            install=args.install,
+        )
+        changes = wiring.run(opts, dry_run=args.dry_run)
+    except (wiring.InitError, ConfigError) as exc:
+        print(f"mlops-testkit init: REFUSED: {exc}; nothing was written", file=sys.stderr)
+        return 1
+    for change in changes:
+        if args.dry_run and change.changed:
+            print(change.diff(), end="")
+    verb = "would change" if args.dry_run else "changed"
+    for change in changes:
+        print(("(dry run) " if args.dry_run else "") + change.describe())
+    done = sum(change.changed for change in changes)
+    print(f"mlops-testkit init: {verb} {done} file(s) in {opts.root}")
+    if done and not args.dry_run:
+        print("next: pre-commit install (pre-commit and pre-push hooks), then commit")
+    return 0
 
 
 def _cmd_changed(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from mlops_testkit.changes import ChangeError, decide
+    from mlops_testkit.ci.changes import ChangeError, decide
+    from mlops_testkit.ci.config import ConfigError, model_paths
     from mlops_testkit.settings import parse_globs
 
-    globs = parse_globs(args.paths)
+    rootdir = Path.cwd()
+    try:
+        if args.paths is not None:
+            globs = parse_globs(args.paths)
+        else:
+            globs, rootdir, where = model_paths(rootdir)
+            print(f"mlops-testkit changed: model paths from {where}", file=sys.stderr)
+    except ConfigError as exc:
+        print(f"mlops-testkit changed: {exc}", file=sys.stderr)
+        return 1
     if not globs:
         print("mlops-testkit changed: --paths names no glob", file=sys.stderr)
         return 1
     try:
-        decision = decide(args.since, globs, Path.cwd())
+        decision = decide(args.since, globs, rootdir)
     except ChangeError as exc:
         print(f"mlops-testkit changed: {exc}", file=sys.stderr)
         return 1
@@ -183,7 +367,7 @@ def _cmd_changed(args: argparse.Namespace) -> int:
 
 
 def _hooks() -> Any:
-    from mlops_testkit import hooks
+    from mlops_testkit.ci import hooks
 
     return hooks
 
@@ -193,8 +377,18 @@ def _positive(text: str) -> float:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not value > 0:
+    if not (value > 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of megabytes")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
     return value
 
 
@@ -210,7 +404,7 @@ def _champion(text: str) -> str:
 
 
 def _model_name(text: str) -> str:
-    from mlops_testkit.tracking import parse_model_name
+    from mlops_testkit.registry.tracking import parse_model_name
 
     try:
         return parse_model_name(text)
@@ -224,7 +418,7 @@ def _registry_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         default=10.0,
         metavar="S",
         help="Seconds to wait for the MLflow server before refusing (default: 10)",
@@ -234,8 +428,8 @@ def _registry_args(parser: argparse.ArgumentParser) -> None:
 def _registry_call(command: str, call: Callable[[], Any]) -> int:
     """Run a registry action; a refusal or an unreachable store is one line and exit 1."""
     from mlops_testkit import MissingExtraError
-    from mlops_testkit.promotion import PromotionError
-    from mlops_testkit.tracking import TrackingError, backend_error
+    from mlops_testkit.registry.promotion import PromotionError
+    from mlops_testkit.registry.tracking import TrackingError, backend_error
 
     try:
         outcome = call()
@@ -253,7 +447,7 @@ def _registry_call(command: str, call: Callable[[], Any]) -> int:
 
 
 def _cmd_promote(args: argparse.Namespace) -> int:
-    from mlops_testkit.promotion import UNSET, promote
+    from mlops_testkit.registry.promotion import UNSET, promote
 
     expect = UNSET
     if args.expect_champion is not None:
@@ -273,7 +467,7 @@ def _cmd_promote(args: argparse.Namespace) -> int:
 
 
 def _cmd_rollback(args: argparse.Namespace) -> int:
-    from mlops_testkit.promotion import rollback
+    from mlops_testkit.registry.promotion import rollback
 
     return _registry_call(
         "rollback", lambda: _describe(rollback(args.model, to=args.to, timeout=args.timeout))
@@ -281,7 +475,7 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def _cmd_aliases(args: argparse.Namespace) -> int:
-    from mlops_testkit.tracking import aliases, connect, redact, tracking_uri
+    from mlops_testkit.registry.tracking import aliases, connect, redact, tracking_uri
 
     def call() -> None:
         known = aliases(connect(args.timeout), args.model)
@@ -291,9 +485,10 @@ def _cmd_aliases(args: argparse.Namespace) -> int:
             print(json.dumps(known, sort_keys=True))
             return
         print(f"{args.model} in {redact(tracking_uri())}")
-        for alias in ("champion", "challenger", "previous_champion"):
+        shown = ("champion", "challenger", "previous_champion", "rolled_back")
+        for alias in shown:
             print(f"  {alias:18} {'v' + known[alias] if alias in known else '-'}")
-        for alias in sorted(set(known) - {"champion", "challenger", "previous_champion"}):
+        for alias in sorted(set(known) - set(shown)):
             print(f"  {alias:18} v{known[alias]}")
 
     return _registry_call("aliases", call)
@@ -309,7 +504,7 @@ def _describe(outcome: Any) -> str:
 
 
 def _cmd_gate(args: argparse.Namespace) -> int:
-    from mlops_testkit.gates import GateReportError, gate_summary, read_report
+    from mlops_testkit.gate_report import GateReportError, gate_summary, read_report
 
     try:
         report = read_report(args.report)
@@ -318,7 +513,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
         return 1
     passed, rows = gate_summary(report)
     if args.markdown:
-        from mlops_testkit.gates import gate_markdown
+        from mlops_testkit.gate_report import gate_markdown
 
         print(gate_markdown(report))
     else:

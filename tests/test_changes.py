@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlops_testkit.changes import glob_to_regex
+from mlops_testkit.ci.changes import glob_to_regex
 
 
 @pytest.mark.parametrize(

@@ -21,15 +21,15 @@ pytest.importorskip("mlflow")
 from mlflow import MlflowClient
 
 from mlops_testkit.cli import main as cli
-from mlops_testkit.gates import build_report
-from mlops_testkit.promotion import (
+from mlops_testkit.gate_report import build_report
+from mlops_testkit.registry.promotion import (
     LOCK_PREFIX,
     PromotionError,
     promote,
     registry_lock,
     rollback,
 )
-from mlops_testkit.tracking import (
+from mlops_testkit.registry.tracking import (
     CandidateSpec,
     Registry,
     TrackingError,
@@ -208,11 +208,22 @@ def test_rollback_restores_the_previous_champion_and_is_idempotent(
     promote(model, "2", report(tmp_path, model, "2", "1"), client=client)
     out = rollback(model, client=client)
     assert (out.action, out.champion_before, out.champion_after) == ("rolled back", "2", "1")
-    assert aliases(client, model)["champion"] == "1"
-    assert client.get_model_version(model, "2").tags["mltk.rolled_back_by"]
+    # the aliases tell the story: v1 serves, v2 was taken out; nothing "previous" is left
+    assert aliases(client, model) == {"champion": "1", "rolled_back": "2"}
+    tags = client.get_model_version(model, "2").tags
+    assert tags["mltk.rolled_back_by"] and tags["mltk.rolled_back_at"]
+    assert tags["mltk.rolled_back_to"] == "1"
     assert client.get_model_version(model, "1").tags["mltk.replaced_version"] == "2"
-    assert rollback(model, client=client).action == "unchanged"
+    again = rollback(model, client=client)
+    assert again.action == "unchanged" and again.champion_after == "1"
+    assert again.message.startswith("nothing to roll back to: ")
+    assert "v2 was rolled back" in again.message
+    assert aliases(client, model) == {"champion": "1", "rolled_back": "2"}  # idempotent
     assert rollback(model, to="3", client=client).champion_after == "3"
+    assert aliases(client, model) == {"champion": "3", "rolled_back": "1"}
+    # a fixed version promoted again is no longer marked rolled back
+    promote(model, "1", report(tmp_path, model, "1", "3"), client=client)
+    assert aliases(client, model) == {"champion": "1", "previous_champion": "3"}
     with pytest.raises(TrackingError, match="has no version 8"):
         rollback(model, to="8", client=client)
 

@@ -6,6 +6,7 @@ promote; a failing gate refuses promotion; the manual rollback restores the cham
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -75,8 +76,9 @@ def test_deploy_is_manual_protected_and_serialised() -> None:
         assert job["resource_group"] == "mltk-deploy-$[[ inputs.model_name ]]"
     model = load("test")[1]["$[[ inputs.job_prefix ]]-model-test"]
     assert model["parallel"]["matrix"][1]["MLTK_DEVICES"] == "cuda"
-    changes = next(r for r in model["rules"] if "changes" in r)["changes"]
-    assert changes["compare_to"] == "$[[ inputs.compare_to ]]"
+    # the change decision is made in the job, from mltk_model_paths (one source of truth)
+    assert not any("changes" in r for r in model["rules"])
+    assert "mlops-testkit changed --since" in "\n".join(model["script"])
 
 
 @pytest.fixture
@@ -149,7 +151,10 @@ def test_merged_pipeline_validates_and_templates_can_be_included_twice(consumer)
 
 
 def test_merge_requests_run_model_tests_only_when_model_code_changed(consumer) -> None:
-    def listed(branch: str, change: str) -> str:
+    """The model-test job asks `mlops-testkit changed`, which reads mltk_model_paths from
+    the fixture's pytest.ini: a data-only merge request skips the model tests."""
+
+    def merge_request(branch: str, change: str) -> str:
         env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull}
         for args in (
             ["checkout", "-q", "-b", branch, "main"],
@@ -159,23 +164,30 @@ def test_merge_requests_run_model_tests_only_when_model_code_changed(consumer) -
                 with (consumer / change).open("a") as f:
                     f.write("# changed\n")
             subprocess.run(["git", *args], cwd=consumer, env=env, check=True, capture_output=True)
-        out = run_pipeline(
+        mr = ["--variable", "CI_PIPELINE_SOURCE=merge_request_event"]
+        mr += ["--variable", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME=main"]
+        listed = run_pipeline(
+            consumer, "--list", *mr, "--ignore-predefined-vars", "CI_PIPELINE_SOURCE"
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert "mltk-train" not in listed.stdout  # never in a merge request
+        assert "mltk-model-test: [cuda" not in listed.stdout  # no GPU runner tag
+        job = run_pipeline(
             consumer,
-            "--list",
-            "--variable",
-            "CI_PIPELINE_SOURCE=merge_request_event",
+            "mltk-model-test: [cpu,]",
+            *mr,
             "--ignore-predefined-vars",
             "CI_PIPELINE_SOURCE",
         )
-        assert out.returncode == 0, out.stderr
-        return out.stdout
+        out = job.stdout + job.stderr
+        assert job.returncode == 0, out[-3000:]
+        return out
 
-    data_only = listed("data-fix", "data.py")
-    assert "mltk-lint" in data_only and "mltk-test" in data_only
-    assert "mltk-model-test" not in data_only  # rules:changes compared with main
-    assert "mltk-train" not in data_only  # never in a merge request
-    model = listed("model-fix", "model.py")
-    assert "mltk-model-test: [cpu,]" in model and "mltk-model-test: [cuda" not in model
+    data_only = merge_request("data-fix", "data.py")
+    assert "model tests skipped: no model code changed since origin/main" in data_only
+    assert "mltk_model_paths in pytest.ini" in data_only and "1 passed" not in data_only
+    model = merge_request("model-fix", "model.py")
+    assert "skipped" not in model and "1 passed" in model
 
 
 @pytest.mark.slow
@@ -227,3 +239,47 @@ def test_pipeline_trains_gates_promotes_refuses_and_rolls_back(consumer, mlflow_
     out = back.stdout + back.stderr
     assert "rolled demo back to v1 (was v2)" in out, out[-4000:]
     assert champion() == "1"
+
+
+GIT_IMAGE = re.compile(r"^python:\d+(\.\d+)*(-(bookworm|bullseye|trixie))?$")  # not -slim/-alpine
+NEEDS_GIT = re.compile(r"\bgit\b|pre-commit|mlops-testkit changed|affected-tests|python -m pytest")
+
+
+def test_every_job_that_runs_git_or_pre_commit_has_git_in_its_image() -> None:
+    """Shell runners ignore images, so the pipeline tests cannot see a missing git: the
+    default image of every job that runs git, pre-commit, the change decision or pytest
+    (the gate report records the git sha) must have git, or the job installs it first."""
+    for name in NAMES:
+        header, body = load(name)
+        inputs = header["spec"]["inputs"]
+        for job, spec in body.items():
+            if "trigger" in spec:
+                continue
+            script = "\n".join(spec.get("script", []))
+            script = re.sub(
+                r"\$\[\[ inputs\.(\w+) \]\]",
+                lambda m, inputs=inputs: str(inputs[m.group(1)].get("default")),
+                script,
+            )
+            if not NEEDS_GIT.search(script):
+                continue
+            image = re.sub(
+                r"\$\[\[ inputs\.(\w+) \]\]",
+                lambda m, inputs=inputs: str(inputs[m.group(1)].get("default")),
+                str(spec.get("image", "")),
+            )
+            installs = re.search(r"(apt-get|apk) .*install[^\n]*\bgit\b", script)
+            assert (
+                GIT_IMAGE.match(image) or installs
+            ), f"{name}.yml {job}: image {image!r} has no git"
+    for path in sorted((ROOT / ".github" / "workflows").glob("*.yml")):
+        doc = yaml.safe_load(path.read_text())
+        for job, spec in doc["jobs"].items():
+            if "uses" in spec:  # calls a reusable workflow, checked itself
+                continue
+            labels = str(spec.get("runs-on", ""))
+            assert (
+                "ubuntu-" in labels or "matrix.runs-on" in labels
+            ), f"{path.name} {job}: {labels}"
+    matrix = (ROOT / ".github" / "workflows" / "mlops-test.yml").read_text()
+    assert '"runs-on": ["ubuntu-latest"]' in matrix  # the CPU leg; a GPU leg is the user's runner

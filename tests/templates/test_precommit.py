@@ -1,4 +1,4 @@
-"""The pre-commit hooks: their logic (mlops_testkit.hooks) and the manifest, run for real
+"""The pre-commit hooks: their logic (mlops_testkit.ci.hooks) and the manifest, run for real
 by pre-commit (validate-manifest, try-repo) in a throwaway consumer repository."""
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def test_artifact_guard(consumer, tmp_path, capsys) -> None:
     assert cli(["check-artifacts", "notes.md", "model.pt", "big.csv", "--max-mb", "1"]) == 1
     out = capsys.readouterr().out
     assert (
-        "model.pt: a model artifact (.pt" in out and "big.csv: 1.6 MB, over the 1 MB limit" in out
+        "model.pt: a model artifact (*.pt" in out and "big.csv: 1.6 MB, over the 1 MB limit" in out
     )
     assert "notes.md" not in out and "git lfs track" in out
     assert cli(["check-artifacts", "big.csv"]) == 0  # under the default 5 MB
@@ -179,9 +179,93 @@ def test_pre_commit_runs_the_hooks_from_this_repository(consumer, tmp_path) -> N
     )
     assert guard.returncode == 1, guard.stdout
     assert (
-        "model.pkl: a model artifact (.pkl" in guard.stdout
+        "model.pkl: a model artifact (*.pkl" in guard.stdout
         and "data.csv" not in guard.stdout.split("Failed")[1]
     )
     data = pre_commit("try-repo", str(ROOT), "mltk-check-data", "--files", "data.csv", "--verbose")
     # try-repo cannot pass args: the hook runs without --schema and says what it needs
     assert data.returncode == 1 and "--schema" in data.stdout, data.stdout
+
+
+def test_artifact_guard_flags_mlflow_stores_skops_and_checkpoints(
+    consumer, tmp_path, capsys
+) -> None:
+    """What the README's local MLflow set-up creates, and framework checkpoints."""
+    files = {
+        "mlflow.db": b"SQLite format 3\0",
+        "mlruns/1/abc/artifacts/model/model.skops": b"\0",
+        "mlruns/1/abc/artifacts/model/MLmodel": b"flavors: {}\n",
+        "mlartifacts/2/x/conda.yaml": b"name: x\n",
+        "ckpt/model.data-00000-of-00001": b"\0",
+        "hf/pytorch_model-00001-of-00002.bin": b"\0",
+        "src/model.py": b"W = 1\n",
+        "data/features.npz": b"\0",
+        "tests/fixtures/tiny.pkl": b"\0",
+    }
+    for name, content in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(content)
+    assert cli(["check-artifacts", *files]) == 1
+    out = capsys.readouterr().out
+    for name in list(files)[:6]:
+        assert f"  {name}: " in out, name
+    assert "mlflow.db: the local MLflow store (mlflow.db" in out
+    assert "model.skops: a model artifact (*.skops" in out and "add mlflow.db" in out
+    assert "src/model.py" not in out and "features.npz" not in out
+    # the documented list is extensible, and exceptions are possible
+    extra = ["--pattern", "*.npz", "--allow", "tests/fixtures/*.pkl"]
+    assert cli(["check-artifacts", "data/features.npz", "tests/fixtures/tiny.pkl", *extra]) == 1
+    out = capsys.readouterr().out
+    assert "data/features.npz: a model artifact (*.npz" in out and "tiny.pkl" not in out
+    assert cli(["check-artifacts", "tests/fixtures/tiny.pkl", "--allow", "tests/**"]) == 0
+
+
+def test_docs_list_every_artifact_pattern() -> None:
+    from mlops_testkit.ci.hooks import ARTIFACT_PATTERNS
+
+    docs = (ROOT / "docs" / "ci.md").read_text()
+    missing = [p for p in ARTIFACT_PATTERNS if f"`{p}`" not in docs]
+    assert not missing, f"docs/ci.md does not list {missing}"
+
+
+def test_pre_push_never_blocks_without_a_base(consumer, tmp_path) -> None:
+    """A first push (one commit, no remote branch yet) runs every model test and says
+    why; after it, pushes compare with the merge base of origin's default branch, over
+    all the branch's commits, not only the last one."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\nmltk_model_paths = myproj/model.py\n")
+    (tmp_path / "myproj" / "model.py").write_text("WEIGHT = 1\n")
+    (tmp_path / "test_all.py").write_text(
+        "import pytest\n\n@pytest.mark.data\ndef test_data():\n    pass\n\n"
+        "@pytest.mark.model\ndef test_model():\n    pass\n"
+    )
+    consumer("add", ".")
+    consumer("commit", "-qm", "first")
+
+    def push_hook() -> subprocess.CompletedProcess:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PRE_COMMIT")}
+        return subprocess.run(
+            [str(BIN / "mlops-testkit"), "affected-tests", "--", "-q", "-p", "no:cacheprovider"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+
+    first = push_hook()
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "nothing to compare with" in first.stdout and "running all model tests" in first.stdout
+    assert "2 passed" in first.stdout and "changed-since" not in first.stdout
+    bare = tmp_path.parent / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    consumer("remote", "add", "origin", str(bare))
+    consumer("push", "-q", "origin", "main")
+    consumer("checkout", "-q", "-b", "feature")
+    (tmp_path / "myproj" / "model.py").write_text("WEIGHT = 2\n")
+    consumer("commit", "-qam", "model change")
+    (tmp_path / "notes.md").write_text("notes\n")
+    consumer("add", "notes.md")
+    consumer("commit", "-qm", "a later commit that changes no model code")
+    branch = push_hook()
+    assert branch.returncode == 0, branch.stdout
+    assert "comparing with the default branch origin/main" in branch.stdout
+    assert "--mltk-changed-since=origin/main" in branch.stdout and "2 passed" in branch.stdout

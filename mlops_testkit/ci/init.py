@@ -1,0 +1,692 @@
+"""``mlops-testkit init``: wire an existing git repository to the kit in one command.
+
+It merges, never overwrites: the pytest settings (``mltk_model_paths`` and the markers)
+into the project's pytest configuration, the hooks into ``.pre-commit-config.yaml``
+(the remote form, or ``repo: local`` with ``local=True``), the local MLflow store into
+``.gitignore``, and with ``ci`` a GitHub workflow or a ``.gitlab-ci.yml`` include, filled
+with the model name and training command. Every file is computed and checked before the
+first is written (through a temporary file and ``os.replace``); a conflict refuses with
+the file and line and writes nothing. Running it twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlops_testkit.ci import config as pytest_config
+
+CI_CHOICES = ("github", "gitlab")
+HOOK_IDS = ("mltk-no-model-artifacts", "mltk-affected-tests")
+GITIGNORE = ("mlflow.db", "mlruns/", "mlartifacts/")
+MARKERS = {  # name: the ini line (pytest's "name(args): description")
+    "data": "data: data tests: schemas, drift, leakage (mlops-testkit)",
+    "model": "model: model and training tests, run when model code changed (mlops-testkit)",
+    "behavioral": "behavioral: behavioral tests: MFT, INV, DIR (mlops-testkit)",
+    "gate": "gate: quality gates deciding a promotion (mlops-testkit)",
+    "devices": "devices(*names): run the device fixture only on these (mlops-testkit)",
+    "mlscore": "mlscore(*items): ML Test Score items this test evidences (mlops-testkit)",
+}
+WORKFLOW = Path(".github/workflows/ml.yml")
+GITLAB_STAGES = ("lint", "test", "train", "deploy", "monitor")
+PRE_COMMIT = Path(".pre-commit-config.yaml")
+
+
+class InitError(RuntimeError):
+    """init refused; the message names the file (and line) and what to do. Nothing written."""
+
+
+@dataclass(frozen=True)
+class Options:
+    root: Path
+    ci: str | None = None
+    model_name: str | None = None
+    train_command: str | None = None
+    model_paths: tuple[str, ...] = ()
+    local: bool = False
+    source: str | None = None  # OWNER/REPO (GitHub) or GROUP/PROJECT (GitLab)
+    ref: str | None = None
+    install: str | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    path: Path  # relative to the repository root
+    before: str | None
+    after: str
+    why: str
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+    def describe(self) -> str:
+        if not self.changed:
+            return f"unchanged {self.path} ({self.why})"
+        if self.before is None:
+            return f"created   {self.path} ({self.why})"
+        return f"updated   {self.path} ({self.why})"
+
+    def diff(self) -> str:
+        return "".join(
+            difflib.unified_diff(
+                (self.before or "").splitlines(keepends=True),
+                self.after.splitlines(keepends=True),
+                f"a/{self.path}" if self.before is not None else "/dev/null",
+                f"b/{self.path}",
+            )
+        )
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError:
+        raise InitError(f"{path}: not UTF-8 text; fix or remove it and run init again") from None
+
+
+def _with_newline(text: str) -> str:
+    return text if not text or text.endswith("\n") else text + "\n"
+
+
+def git_root(path: Path) -> Path:
+    """The top folder of the git repository holding ``path``; InitError outside one."""
+    if not path.is_dir():
+        raise InitError(f"{path} is not a folder")
+    try:
+        proc = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=path,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise InitError("git is not installed or not on PATH") from None
+    if proc.returncode != 0:
+        raise InitError(
+            f"{path.resolve()} is not in a git repository: run `git init` there first "
+            "(the hooks and CI compare model code with git history)"
+        )
+    return Path(proc.stdout.strip()).resolve()
+
+
+# --- pytest configuration -------------------------------------------------------------
+
+
+def _toml_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _section_span(lines: list[str], header: re.Pattern[str]) -> tuple[int, int] | None:
+    """(index of the header line, index after the section's last non-blank line)."""
+    start = next((i for i, line in enumerate(lines) if header.match(line)), None)
+    if start is None:
+        return None
+    end = len(lines)
+    for i in range(start + 1, len(lines)):
+        if re.match(r"\s*\[", lines[i]) and not lines[i].startswith((" ", "\t")):
+            end = i
+            break
+    while end > start + 1 and not lines[end - 1].strip():
+        end -= 1
+    return start, end
+
+
+def _key_line(lines: list[str], span: tuple[int, int], key: str) -> int | None:
+    pattern = re.compile(rf"\s*{re.escape(key)}\s*=")
+    return next((i for i in range(span[0] + 1, span[1]) if pattern.match(lines[i])), None)
+
+
+def _check_paths(existing: tuple[str, ...], wanted: tuple[str, ...], where: str) -> bool:
+    """Whether mltk_model_paths must be written; InitError when it says something else."""
+    if existing and wanted and set(existing) != set(wanted):
+        raise InitError(
+            f"{where}: mltk_model_paths is {', '.join(existing)}, not {', '.join(wanted)} "
+            "(--model-paths): edit that line, or run init without --model-paths"
+        )
+    if not existing and not wanted:
+        raise InitError(
+            f"{where}: no mltk_model_paths yet: pass --model-paths with the globs of your "
+            "model code, e.g. --model-paths 'src/model/**,train.py'"
+        )
+    return not existing
+
+
+def _merge_ini(text: str, path: Path, section: str, opts: Options, have: dict) -> str:
+    lines = _with_newline(text).splitlines(keepends=True)
+    span = _section_span(lines, re.compile(rf"\[{re.escape(section)}\]\s*$"))
+    assert span is not None  # config.find found the section
+    from mlops_testkit.settings import parse_globs
+
+    existing = parse_globs(str(have.get("mltk_model_paths", "")))
+    line_no = _key_line(lines, span, "mltk_model_paths")
+    where = f"{path.name}:{line_no + 1}" if line_no is not None else path.name
+    add: list[str] = []
+    if _check_paths(existing, opts.model_paths, where):
+        add.append(f"mltk_model_paths = {' '.join(opts.model_paths)}\n")
+    known = {
+        m.split(":")[0].split("(")[0].strip() for m in str(have.get("markers", "")).splitlines()
+    }
+    missing = [f"    {v}\n" for k, v in MARKERS.items() if k not in known]
+    markers_at = _key_line(lines, span, "markers")
+    if missing and markers_at is not None:
+        end = markers_at + 1
+        while end < span[1] and lines[end].startswith((" ", "\t")) and lines[end].strip():
+            end += 1
+        lines[end:end] = missing
+        span = (span[0], span[1] + len(missing))
+    elif missing:
+        add += ["markers =\n", *missing]
+    lines[span[1] : span[1]] = add
+    return "".join(lines)
+
+
+def _toml_array_end(lines: list[str], start: int) -> int | None:
+    """Index of the line that closes the array opened on line ``start``."""
+    depth, quote = 0, ""
+    for i in range(start, len(lines)):
+        text = lines[i] if i > start else lines[i].split("=", 1)[1]
+        j = 0
+        while j < len(text):
+            ch = text[j]
+            if quote:
+                if ch == "\\" and quote == '"':
+                    j += 1
+                elif ch == quote:
+                    quote = ""
+            elif ch in "\"'":
+                quote = ch
+            elif ch == "#":
+                break
+            elif ch == "[":
+                depth += 1
+            elif ch == "]":
+                depth -= 1
+                if depth == 0:
+                    return i
+            j += 1
+    return None
+
+
+def _merge_toml(
+    text: str, path: Path, found: pytest_config.PytestConfig | None, opts: Options
+) -> str:
+    lines = _with_newline(text).splitlines(keepends=True)
+    have = dict(found.values) if found is not None else {}
+    if found is None:  # a pyproject.toml without pytest settings: add the table
+        if lines and lines[-1].strip():
+            lines.append("\n")
+        lines.append("[tool.pytest.ini_options]\n")
+        header = "tool.pytest.ini_options"
+    else:
+        header = found.section.strip("[]")
+    span = _section_span(lines, re.compile(rf"\[{re.escape(header)}\]\s*(#.*)?$"))
+    if span is None:
+        raise InitError(
+            f"{path.name}: the {found.section if found else ''} settings are not under a "
+            "table header init can find (a dotted key or an inline table); add "
+            "mltk_model_paths and the markers there by hand"
+        )
+    raw = have.get("mltk_model_paths")
+    from mlops_testkit.settings import parse_globs
+
+    existing = parse_globs(raw) if isinstance(raw, (str, list)) else ()
+    line_no = _key_line(lines, span, "mltk_model_paths")
+    where = f"{path.name}:{line_no + 1}" if line_no is not None else path.name
+    add: list[str] = []
+    if _check_paths(existing, opts.model_paths, where):
+        add.append("mltk_model_paths = [" + ", ".join(map(_toml_string, opts.model_paths)) + "]\n")
+    markers = have.get("markers", [])
+    if not isinstance(markers, list):
+        at = _key_line(lines, span, "markers")
+        raise InitError(f"{path.name}:{(at or span[0]) + 1}: markers is not a list")
+    known = {str(m).split(":")[0].split("(")[0].strip() for m in markers}
+    missing = [f"  {_toml_string(v)},\n" for k, v in MARKERS.items() if k not in known]
+    markers_at = _key_line(lines, span, "markers")
+    if missing and markers_at is not None:
+        close = _toml_array_end(lines, markers_at)
+        if close is None or close == markers_at:
+            raise InitError(
+                f"{path.name}:{markers_at + 1}: markers is written on one line; break it "
+                "into one marker per line (or add: "
+                + ", ".join(k for k in MARKERS if k not in known)
+                + ")"
+            )
+        before = lines[close - 1].rstrip("\n")
+        if before.strip() and not before.rstrip().endswith((",", "[")):
+            lines[close - 1] = before + ",\n"
+        lines[close:close] = missing
+        span = (span[0], span[1] + len(missing))
+    elif missing:
+        add += ["markers = [\n", *missing, "]\n"]
+    lines[span[1] : span[1]] = add
+    return "".join(lines)
+
+
+def pytest_change(opts: Options) -> Change:
+    found = pytest_config.find(opts.root)
+    if found is not None and found.rootdir != opts.root:
+        found = None if opts.root not in found.rootdir.parents else found
+    if found is None:
+        pyproject = opts.root / "pyproject.toml"
+        if not pyproject.is_file():
+            raise InitError(
+                f"no pytest configuration in {opts.root} (pytest.ini, pyproject.toml, tox.ini "
+                "or setup.cfg): create one, e.g. a pytest.ini holding the line [pytest], "
+                "and run init again"
+            )
+        before = _read(pyproject) or ""
+        after = _merge_toml(before, pyproject, None, opts)
+        return _checked_toml(Change(Path("pyproject.toml"), before, after, "pytest settings"))
+    rel = found.path.relative_to(opts.root)
+    before = _read(found.path) or ""
+    if found.path.name == "pyproject.toml":
+        after = _merge_toml(before, found.path, found, opts)
+        return _checked_toml(Change(rel, before, after, "pytest settings"))
+    section = found.section.strip("[]")
+    after = _merge_ini(before, found.path, section, opts, found.values)
+    change = Change(rel, before, after, "pytest settings")
+    with tempfile.TemporaryDirectory() as tmp:  # what pytest will read back
+        probe = Path(tmp) / found.path.name
+        probe.write_text(after, encoding="utf-8")
+        reread = pytest_config.read_file(probe)
+    _verify(change, reread.values if reread else {}, opts)
+    return change
+
+
+def _checked_toml(change: Change) -> Change:
+    import io
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    try:
+        data = tomllib.load(io.BytesIO(change.after.encode()))
+    except tomllib.TOMLDecodeError as exc:
+        raise InitError(
+            f"{change.path}: merging the pytest settings would break the TOML ({exc}); "
+            "add them by hand"
+        ) from None
+    table = data.get("tool", {}).get("pytest", {})
+    _verify(change, table.get("ini_options", table), None)
+    return change
+
+
+def _verify(change: Change, values: dict, opts: Options | None) -> None:
+    from mlops_testkit.settings import parse_globs
+
+    raw = values.get("mltk_model_paths", "")
+    markers = values.get("markers", [])
+    lines = markers.splitlines() if isinstance(markers, str) else markers
+    names = {str(m).split(":")[0].split("(")[0].strip() for m in lines}
+    if not parse_globs(raw if isinstance(raw, (str, list)) else "") or set(MARKERS) - names:
+        raise InitError(
+            f"{change.path}: init could not merge the pytest settings; add them by hand"
+        )
+
+
+# --- pre-commit ---------------------------------------------------------------------
+
+
+def _hooks_block(opts: Options, indent: str) -> list[str]:
+    if opts.local:
+        body = [
+            "- repo: local  # the hooks run the mlops-testkit installed in this environment",
+            "  hooks:",
+            "    - id: mltk-no-model-artifacts",
+            "      name: no model artifacts or MLflow stores (mlops-testkit)",
+            "      entry: mlops-testkit check-artifacts",
+            "      language: system",
+            "      types: [file]",
+            "    - id: mltk-affected-tests",
+            "      name: data and affected model tests (mlops-testkit)",
+            "      entry: mlops-testkit affected-tests",
+            "      language: system",
+            "      pass_filenames: false",
+            "      always_run: true",
+            "      stages: [pre-push]",
+        ]
+    else:
+        body = [
+            f"- repo: {_repo_url(opts)}",
+            f"  rev: {opts.ref}  # a commit of mlops-testkit (a tag once released)",
+            "  hooks:",
+            "    - id: mltk-no-model-artifacts",
+            "    - id: mltk-affected-tests",
+        ]
+    return [f"{indent}{line}\n" for line in body]
+
+
+def _repo_url(opts: Options) -> str:
+    source = opts.source or ""
+    return source if "://" in source else f"https://github.com/{source}"
+
+
+def pre_commit_change(opts: Options) -> Change:
+    path = opts.root / PRE_COMMIT
+    before = _read(path)
+    why = "pre-commit hooks" + (" (repo: local)" if opts.local else "")
+    if before is None:
+        lines = [
+            "# pre-commit install  (installs the pre-commit and pre-push hooks)\n",
+            "default_install_hook_types: [pre-commit, pre-push]\n",
+            "repos:\n",
+            *_hooks_block(opts, "  "),
+        ]
+        return _checked_yaml(Change(PRE_COMMIT, None, "".join(lines), why))
+    if all(re.search(rf"\bid:\s*{h}\b", before) for h in HOOK_IDS):
+        return Change(PRE_COMMIT, before, before, why)
+    lines = _with_newline(before).splitlines(keepends=True)
+    repos = next((i for i, line in enumerate(lines) if re.match(r"repos:\s*(#.*)?$", line)), None)
+    if repos is None:
+        at = next((i for i, line in enumerate(lines) if line.startswith("repos:")), None)
+        where = f"{PRE_COMMIT}:{at + 1}" if at is not None else str(PRE_COMMIT)
+        raise InitError(
+            f"{where}: init appends to a block list `repos:` and finds none; add the "
+            "mlops-testkit hooks by hand (see examples/pre-commit-config.yaml)"
+        )
+    end, indent = len(lines), "  "
+    for i in range(repos + 1, len(lines)):
+        line = lines[i]
+        if line.strip() and not line.startswith((" ", "\t", "-", "#")):
+            end = i
+            break
+        item = re.match(r"(\s*)- ", line)
+        if (
+            item
+            and indent == "  "
+            and i
+            == next(
+                j
+                for j in range(repos + 1, len(lines))
+                if lines[j].strip() and not lines[j].lstrip().startswith("#")
+            )
+        ):
+            indent = item.group(1)
+    while end > repos + 1 and not lines[end - 1].strip():
+        end -= 1
+    lines[end:end] = _hooks_block(opts, indent)
+    top = [i for i, line in enumerate(lines) if line.startswith("default_install_hook_types:")]
+    if not top:
+        lines.insert(repos, "default_install_hook_types: [pre-commit, pre-push]\n")
+    elif "pre-push" not in lines[top[0]]:
+        raise InitError(
+            f"{PRE_COMMIT}:{top[0] + 1}: default_install_hook_types lacks pre-push, which "
+            "mltk-affected-tests needs: add it"
+        )
+    return _checked_yaml(Change(PRE_COMMIT, before, "".join(lines), why))
+
+
+def _checked_yaml(change: Change) -> Change:
+    try:
+        import yaml
+    except ImportError:  # pre-commit depends on PyYAML; without it, trust the text edit
+        return change
+    try:
+        yaml.safe_load(change.after)
+    except yaml.YAMLError as exc:
+        raise InitError(
+            f"{change.path}: init would break the YAML ({exc}); edit it by hand"
+        ) from None
+    return change
+
+
+# --- .gitignore -----------------------------------------------------------------------
+
+
+def gitignore_change(opts: Options) -> Change:
+    path = opts.root / ".gitignore"
+    before = _read(path)
+    present = {line.strip().strip("/") for line in (before or "").splitlines()}
+    missing = [entry for entry in GITIGNORE if entry.strip("/") not in present]
+    if not missing:
+        return Change(Path(".gitignore"), before, before or "", "the local MLflow store")
+    text = _with_newline(before or "")
+    if text and text.strip():
+        text += "\n"
+    text += "# the local MLflow store (mlops-testkit init)\n" + "".join(f"{m}\n" for m in missing)
+    return Change(Path(".gitignore"), before, text, "the local MLflow store")
+
+
+# --- CI -------------------------------------------------------------------------------
+
+
+def _yaml_scalar(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def github_workflow(opts: Options) -> str:
+    src, ref = opts.source, opts.ref
+    install = (
+        [f"install-command: {_yaml_scalar(opts.install)}"] if opts.install is not None else []
+    )
+
+    def with_(*items: str) -> str:
+        every = [*items, *install]
+        return "".join(["\n    with:", *(f"\n      {item}" for item in every)]) if every else ""
+
+    name = f"model-name: {_yaml_scalar(opts.model_name or '')}"
+    secrets = (
+        "\n    secrets:\n      MLFLOW_TRACKING_URI: ${{ secrets.MLFLOW_TRACKING_URI }}"
+        "\n      MLFLOW_TRACKING_TOKEN: ${{ secrets.MLFLOW_TRACKING_TOKEN }}"
+    )
+    uses = f"{src}/.github/workflows"
+    train = _yaml_scalar(opts.train_command or "")
+    return f"""# Written by mlops-testkit init: the mlops-testkit reusable workflows, pinned to {ref}.
+# Secrets: MLFLOW_TRACKING_URI (and MLFLOW_TRACKING_TOKEN if the server needs one).
+# Model paths: mltk_model_paths in the pytest configuration (the one source of truth).
+name: ml
+on:
+  pull_request:
+  push:
+    branches: [main]
+  schedule:
+    - cron: "0 3 * * 1"  # weekly: retrain, and the drift monitor
+  workflow_dispatch:
+    inputs:
+      rollback:
+        description: Move the champion back instead of training
+        type: boolean
+        default: false
+permissions: {{}}
+jobs:
+  lint:
+    if: ${{{{ !inputs.rollback }}}}
+    uses: {uses}/mlops-lint.yml@{ref}
+    permissions:
+      contents: read{with_()}
+  test:
+    if: ${{{{ !inputs.rollback }}}}
+    uses: {uses}/mlops-test.yml@{ref}
+    permissions:
+      contents: read{with_()}
+  train:
+    if: ${{{{ github.event_name != 'pull_request' && !inputs.rollback }}}}
+    needs: [test]
+    uses: {uses}/mlops-train.yml@{ref}
+    permissions:
+      contents: read{with_(name, f"train-command: {train}")}{secrets}
+  deploy:
+    # a rollback dispatch skips train: !cancelled() keeps deploy from being skipped too
+    if: ${{{{ !cancelled() && github.event_name != 'pull_request' && (inputs.rollback || needs.train.result == 'success') }}}}
+    needs: [train]
+    uses: {uses}/mlops-deploy.yml@{ref}
+    permissions:
+      contents: read{with_(name, "rollback: ${{ inputs.rollback || false }}")}{secrets}
+  monitor:
+    if: ${{{{ github.event_name == 'schedule' }}}}
+    uses: {uses}/mlops-monitor.yml@{ref}
+    permissions:
+      contents: read
+      actions: write  # dispatches this workflow (training) when drift is found{with_()}
+"""
+
+
+def github_change(opts: Options) -> Change:
+    path = opts.root / WORKFLOW
+    after = github_workflow(opts)
+    before = _read(path)
+    if before is not None and before != after:
+        raise InitError(
+            f"{WORKFLOW}:1: a workflow with this name exists and differs from what init "
+            "would write; rename or remove it, or compare with init --dry-run in a fresh "
+            "clone and merge by hand"
+        )
+    return _checked_yaml(Change(WORKFLOW, before, after, f"GitHub workflow for {opts.model_name}"))
+
+
+def gitlab_include(opts: Options) -> list[str]:
+    inst = f"      install: {_yaml_scalar(opts.install)}\n" if opts.install is not None else ""
+
+    def entry(name: str, inputs: str = "") -> str:
+        body = (
+            f"  - project: {_yaml_scalar(opts.source or '')}\n"
+            f"    ref: {_yaml_scalar(opts.ref or '')}\n"
+            f"    file: gitlab_templates/{name}.yml\n"
+        )
+        if inputs or inst:
+            body += "    inputs:\n" + inputs + inst
+        return body
+
+    model = f"      model_name: {_yaml_scalar(opts.model_name or '')}\n"
+    return [
+        entry("lint"),
+        entry("test"),
+        entry("train", model + f"      train_command: {_yaml_scalar(opts.train_command or '')}\n"),
+        entry("deploy", model),
+        entry("monitor"),
+    ]
+
+
+def gitlab_change(opts: Options) -> Change:
+    path = opts.root / ".gitlab-ci.yml"
+    before = _read(path)
+    block = gitlab_include(opts)
+    why = f"GitLab include for {opts.model_name}"
+    if before is None:
+        text = (
+            "# mlops-testkit templates (mlops-testkit init); model paths: mltk_model_paths in\n"
+            "# the pytest configuration. CI/CD variable: MLFLOW_TRACKING_URI (masked, protected)\n"
+            f"stages: [{', '.join(GITLAB_STAGES)}]\ninclude:\n" + "".join(block)
+        )
+        return _checked_yaml(Change(Path(".gitlab-ci.yml"), None, text, why))
+    if "gitlab_templates/" in before:
+        ours = "".join(block)
+        if ours in before:
+            return Change(Path(".gitlab-ci.yml"), before, before, why)
+        at = next(i for i, line in enumerate(before.splitlines()) if "gitlab_templates/" in line)
+        raise InitError(
+            f".gitlab-ci.yml:{at + 1}: already includes mlops-testkit templates, with other "
+            "inputs than init writes; edit that include by hand"
+        )
+    lines = _with_newline(before).splitlines(keepends=True)
+    stages = next((i for i, line in enumerate(lines) if line.startswith("stages:")), None)
+    if stages is not None:
+        rest = "".join(lines[stages : stages + 1 + len(GITLAB_STAGES) + 10])
+        named = set(re.findall(r"[\w-]+", rest.split("\n", 1)[0].split(":", 1)[1]))
+        if not named:  # a block list
+            named = {
+                m.group(1)
+                for line in lines[stages + 1 :]
+                if (m := re.match(r"\s+-\s*([\w-]+)", line))
+            }
+        lacking = [s for s in GITLAB_STAGES if s not in named]
+        if lacking:
+            raise InitError(
+                f".gitlab-ci.yml:{stages + 1}: stages lacks {', '.join(lacking)}, the stages "
+                "of the mlops-testkit jobs: add them in pipeline order and run init again"
+            )
+    else:
+        lines.insert(0, f"stages: [{', '.join(GITLAB_STAGES)}]\n")
+    inc = next((i for i, line in enumerate(lines) if re.match(r"include:\s*(#.*)?$", line)), None)
+    if inc is None:
+        if any(line.startswith("include:") for line in lines):
+            at = next(i for i, line in enumerate(lines) if line.startswith("include:"))
+            raise InitError(
+                f".gitlab-ci.yml:{at + 1}: include is not a block list; make it one "
+                "(include:, then one `- ...` per line) and run init again"
+            )
+        if lines[-1].strip():
+            lines.append("\n")
+        lines += ["include:\n", *block]
+    else:
+        end = len(lines)
+        for i in range(inc + 1, len(lines)):
+            if lines[i].strip() and not lines[i].startswith((" ", "\t", "-", "#")):
+                end = i
+                break
+        while end > inc + 1 and not lines[end - 1].strip():
+            end -= 1
+        lines[end:end] = block
+    return _checked_yaml(Change(Path(".gitlab-ci.yml"), before, "".join(lines), why))
+
+
+# --- the command ----------------------------------------------------------------------
+
+
+def plan(opts: Options) -> list[Change]:
+    """Every change init would make; InitError (nothing written) on any conflict."""
+    if opts.ci is not None and opts.ci not in CI_CHOICES:
+        raise InitError(f"--ci {opts.ci!r}: expected one of {', '.join(CI_CHOICES)}")
+    remote_needed = opts.ci is not None or not opts.local
+    if remote_needed and not (opts.source and opts.ref):
+        what = "the CI templates" if opts.ci else "the pre-commit hooks (or pass --local)"
+        raise InitError(
+            f"{what} come from your copy of mlops-testkit: pass --source OWNER/REPO (where "
+            "you get it from) and --ref COMMIT (a full commit SHA: git ls-remote "
+            "https://github.com/OWNER/REPO HEAD; a release tag once there is one)"
+        )
+    if opts.ci is not None and not (opts.model_name and opts.train_command):
+        raise InitError(
+            f"--ci {opts.ci} needs --model-name NAME (the registered MLflow model) and "
+            "--train-command CMD (trains, registers a version and sets the challenger alias)"
+        )
+    changes = [pytest_change(opts), pre_commit_change(opts), gitignore_change(opts)]
+    if opts.ci == "github":
+        changes.append(github_change(opts))
+    elif opts.ci == "gitlab":
+        changes.append(gitlab_change(opts))
+    return changes
+
+
+def apply(root: Path, changes: list[Change]) -> None:
+    """Write the changed files, each through a temporary file and os.replace."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for change in changes:
+            if not change.changed:
+                continue
+            target = root / change.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                handle.write(change.after)
+            if target.exists():
+                os.chmod(tmp, target.stat().st_mode & 0o777)
+            else:
+                os.chmod(tmp, 0o644)
+            staged.append((Path(tmp), target))
+    except OSError:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    for tmp, target in staged:
+        os.replace(tmp, target)
+
+
+def run(opts: Options, *, dry_run: bool = False) -> list[Change]:
+    changes = plan(opts)
+    if not dry_run:
+        apply(opts.root, changes)
+    return changes
