@@ -60,11 +60,47 @@ _GATES = (
     "assert_model_size",
     "assert_peak_memory",
     "assert_endpoint",
+    "metric_report",
+    "regression_report",
+    "slices_report",
+    "latency_report",
+    "model_size_report",
+    "peak_memory_report",
+    "endpoint_report",
+    "assert_fairness",
+    "fairness_report",
+    "assert_calibrated",
+    "calibration_report",
+    "assert_beats_baseline",
+    "baseline_report",
+    "assert_no_weak_slices",
+    "find_weak_slices",
+    "assert_model_fresh",
+    "freshness_report",
+    "assert_staleness_impact",
+    "staleness_report",
     "GateResult",
 )
 _LAZY = {name: "mlops_testkit.data" for name in _DATA}
 _LAZY |= {name: "mlops_testkit.gates" for name in _GATES}
 _LAZY |= {name: "mlops_testkit.behavioral" for name in _BEHAVIORAL}
+# Feature and pipeline checks (issue 15): skew, target leakage, feature value, PII, deps.
+_FEATURES = (
+    "assert_no_skew",
+    "skew_report",
+    "assert_no_target_leakage",
+    "target_leakage_report",
+    "assert_features_beneficial",
+    "feature_importance_report",
+    "assert_no_pii",
+    "pii_report",
+    "PiiPattern",
+)
+_LAZY |= {name: "mlops_testkit.data" for name in _FEATURES}
+_LAZY |= {
+    name: "mlops_testkit.registry.deps"
+    for name in ("assert_dependencies_unchanged", "dependency_diff")
+}
 _LAZY |= {
     name: "mlops_testkit.training"
     for name in (
@@ -82,6 +118,8 @@ _LAZY |= {
         "nonfinite_report",
         "determinism_report",
         "checkpoint_report",
+        "output_shape_report",
+        "devices_agree_report",
     )
 }
 

@@ -77,14 +77,14 @@ def _registry(request: pytest.FixtureRequest) -> Any:
             pytest.skip(
                 f"the {request.fixturename!r} fixture needs mlflow: {install_line('mlflow')}"
             )
-        from mlops_testkit.tracking import Registry
+        from mlops_testkit.registry.tracking import Registry
 
         state.registry = Registry(state.value("model_name"), state.value("candidate"))
     return state.registry
 
 
 def _from_registry(request: pytest.FixtureRequest, get: Any) -> Any:
-    from mlops_testkit.tracking import TrackingError, backend_error
+    from mlops_testkit.registry.tracking import TrackingError, backend_error
 
     try:
         return get()

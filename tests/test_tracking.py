@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 from mlflow import MlflowClient
 
 from mlops_testkit.gate_report import read_report
-from mlops_testkit.plugin import MltkState, _model_info
+from mlops_testkit.session import MltkSession
 from mlops_testkit.settings import Resolved
 
 USES_REGISTRY = """
@@ -237,14 +237,7 @@ def test_mlflow_log_to_a_new_run_and_its_failure_fails_the_run(
 
 
 def test_workers_that_disagree_certify_nothing() -> None:
-    state = MltkState(
-        seed=0,
-        seed_from=Resolved(0, "default"),
-        devices=Resolved(None, "default"),
-        require_devices=Resolved(False, "default"),
-        autoseed=True,
-        deterministic=False,
-    )
+    state = MltkSession(config=None, settings={"seed": Resolved(0, "default")}, seed=0)
     one = {
         "name": "m",
         "version": "2",
@@ -253,7 +246,7 @@ def test_workers_that_disagree_certify_nothing() -> None:
         "candidate": "challenger",
     }
     state.model_infos = [one, dict(one)]
-    assert _model_info(state) == one
+    assert state.model_info() == one
     state.model_infos.append(dict(one, version="3"))  # the alias moved between lookups
-    info = _model_info(state)
+    info = state.model_info()
     assert info["version"] is None and info["conflict"] == ["v2 (champion 1)", "v3 (champion 1)"]

@@ -158,7 +158,7 @@ def test_loss_decreases_clean_and_noisy(batch, device):
 
 
 def test_loss_decreases_catches_zero_learning_rate(batch):
-    with pytest.raises(AssertionError, match=r"a -?0\.0% drop, 10% required"):
+    with pytest.raises(AssertionError, match=r"no significant downward trend"):
         assert_loss_decreases(MLP(), batch, CE, optimizer=lambda p: torch.optim.SGD(p, lr=0.0))
 
 

@@ -31,6 +31,7 @@ How a column is judged
       (Bonferroni: twice the smaller p-value), and an effect-size verdict also flags a
       missing share that moved by more than the threshold. A column entirely missing in
       the current sample drifts; one entirely missing in the reference is an error.
+      Infinite values of a numeric column measure nothing: they count as missing.
 
 Each numeric column is sorted once per side; the KS statistic and the Wasserstein
 distance are read off the two empirical CDFs, exactly while each side has at most
@@ -86,7 +87,7 @@ from mlops_testkit.reporting.results import (
 )
 from mlops_testkit.reporting.score import evidences
 
-MIN_VALUES = 20  # fewer values on a side and a column's drift is not judged
+MIN_VALUES = 5  # fewer values on a side and a column's drift is not judged
 IDENTIFIER_SHARE = 0.95  # a categorical column this unique in the reference is an identifier
 
 
@@ -271,8 +272,8 @@ def _numeric_row(
     )
     if len(ref) == 0:
         raise MltkUsageError(
-            f"drift_report: column {column!r} has no value in reference (all {n_ref} missing); "
-            "leave it out with columns=, or fix the reference sample"
+            f"drift_report: column {display(column)!r} has no finite value in reference (all "
+            f"{n_ref} missing or infinite); leave it out with columns=, or fix the reference sample"
         )
     if method == "auto":
         method = "wasserstein" if min(len(ref), len(cur)) >= AUTO_EFFECT_SIZE_FROM else "ks"
@@ -438,6 +439,14 @@ def drift_report(
             f"drift_report: correction must be one of {', '.join(CORRECTIONS)}, got "
             f"{correction!r}"
         )
+    if thresholds is not None:
+        if not isinstance(thresholds, Mapping):
+            raise MltkUsageError(
+                f"drift_report: thresholds must be a mapping method or column -> number, got "
+                f"{thresholds!r}"
+            )
+        for key in thresholds:
+            _threshold_for(thresholds, key, str(key))
     if isinstance(method, str):
         _method_for(method, "(all)", "numeric")
     elif not isinstance(method, Mapping):
@@ -479,6 +488,10 @@ def drift_report(
     else:
         rows = [one(c) for c in cols]
 
+    for row in rows:
+        if row.applicable and not math.isfinite(row.p_value):
+            row.applicable = False  # a test that could not be computed judged nothing
+            row.note = (row.note + "; " if row.note else "") + "the test is undefined here"
     judged = [r for r in rows if r.applicable]
     adjusted = adjust_p_values([r.p_value for r in judged], correction)
     for row, p_adj in zip(judged, adjusted, strict=True):

@@ -20,12 +20,21 @@ from mlops_testkit.gates.budgets import (
     assert_latency,
     assert_model_size,
     assert_peak_memory,
+    endpoint_report,
+    latency_report,
+    model_size_report,
+    peak_memory_report,
 )
 from mlops_testkit.gates.calibration import assert_calibrated, calibration_report
 from mlops_testkit.gates.fairness import assert_fairness, fairness_report
-from mlops_testkit.gates.metrics import assert_metric, assert_no_regression
+from mlops_testkit.gates.metrics import (
+    assert_metric,
+    assert_no_regression,
+    metric_report,
+    regression_report,
+)
 from mlops_testkit.gates.result import GateResult
-from mlops_testkit.gates.slices import assert_slices
+from mlops_testkit.gates.slices import assert_slices, slices_report
 from mlops_testkit.gates.staleness import (
     assert_model_fresh,
     assert_staleness_impact,
@@ -51,8 +60,15 @@ __all__ = [
     "assert_staleness_impact",
     "baseline_report",
     "calibration_report",
+    "endpoint_report",
     "fairness_report",
     "find_weak_slices",
     "freshness_report",
+    "latency_report",
+    "metric_report",
+    "model_size_report",
+    "peak_memory_report",
+    "regression_report",
+    "slices_report",
     "staleness_report",
 ]

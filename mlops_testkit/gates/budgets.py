@@ -13,7 +13,7 @@ from typing import Any
 
 from mlops_testkit import MltkUsageError
 from mlops_testkit._format import table
-from mlops_testkit.gates.result import GateResult, _bars, _finish, _number
+from mlops_testkit.gates.result import GateResult, _bars, _finish, _number, report_twin
 from mlops_testkit.reporting.score import evidences
 
 # --- budgets ---------------------------------------------------------------------------------
@@ -26,6 +26,14 @@ def _percentile(values: Sequence[float], q: float) -> float:
 
 
 @evidences("mon-6")
+def _positive(value: Any, name: str, where: str) -> float:
+    """A finite number > 0 (numpy scalars welcome), or the kit's usage error."""
+    number = _number(value, name, where)
+    if number <= 0:
+        raise MltkUsageError(f"{where}: {name} must be > 0, got {value!r}")
+    return number
+
+
 def assert_latency(
     predict: Callable[[Any], Any],
     batch: Any,
@@ -63,17 +71,22 @@ def assert_latency(
             raise MltkUsageError(f"{where}: {label} must be an integer >= {least}, got {v!r}")
     if p50_ms is None and p95_ms is None:
         raise MltkUsageError(f"{where}: give p50_ms= and/or p95_ms=")
-    for _ in range(warmup):
-        predict(batch)
+    p50_ms = None if p50_ms is None else _positive(p50_ms, "p50_ms", where)
+    p95_ms = None if p95_ms is None else _positive(p95_ms, "p95_ms", where)
     per_round: dict[int, list[float]] = {50: [], 95: [], 99: []}
-    for _ in range(rounds):
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
+    try:
+        for _ in range(warmup):
             predict(batch)
-            times.append((time.perf_counter() - start) * 1000)
-        for q in per_round:
-            per_round[q].append(_percentile(times, q))
+        for _ in range(rounds):
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                predict(batch)
+                times.append((time.perf_counter() - start) * 1000)
+            for q in per_round:
+                per_round[q].append(_percentile(times, q))
+    except Exception as exc:
+        raise MltkUsageError(f"{where}: predict raised {type(exc).__name__}: {exc}") from exc
     p50, p95, p99 = (statistics.median(per_round[q]) for q in (50, 95, 99))
     rows = len(batch) if hasattr(batch, "__len__") else 1
     details = {
@@ -122,12 +135,21 @@ def assert_model_size(
     where = "assert_model_size"
     if max_mb is None and max_params is None:
         raise MltkUsageError(f"{where}: give max_mb= and/or max_params=")
+    max_mb = None if max_mb is None else _positive(max_mb, "max_mb", where)
+    if max_params is not None and (
+        isinstance(max_params, bool) or not isinstance(max_params, int) or max_params < 1
+    ):
+        raise MltkUsageError(f"{where}: max_params must be an integer >= 1, got {max_params!r}")
     params = None
     if isinstance(model_or_path, str | Path):
         path = Path(model_or_path)
         if not path.exists():
             raise MltkUsageError(f"{where}: {path} does not exist")
+        if not (path.is_file() or path.is_dir()):
+            raise MltkUsageError(f"{where}: {path} is not a regular file or a folder")
         files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+        if not files:
+            raise MltkUsageError(f"{where}: {path} holds no file: nothing to measure")
         size = sum(p.stat().st_size for p in files)
     elif hasattr(model_or_path, "parameters") and hasattr(model_or_path, "buffers"):
         tensors = [*model_or_path.parameters(), *model_or_path.buffers()]
@@ -195,7 +217,7 @@ def assert_peak_memory(
     where = "assert_peak_memory"
     if not callable(fn):
         raise MltkUsageError(f"{where}: fn must be a callable taking no argument")
-    limit = _number(max_mb, "max_mb", where)
+    limit = _positive(max_mb, "max_mb", where)
     torch = sys.modules.get("torch")
     cuda = torch is not None and torch.cuda.is_available()
     if cuda:
@@ -221,6 +243,8 @@ def assert_peak_memory(
     sampler.start()
     try:
         fn()
+    except Exception as exc:
+        raise MltkUsageError(f"{where}: fn raised {type(exc).__name__}: {exc}") from exc
     finally:
         stop.set()
         sampler.join()
@@ -329,3 +353,9 @@ def assert_endpoint(
         text,
         "Check the server's logs, its workers and batching, or the budget.",
     )
+
+
+latency_report = report_twin(assert_latency, "latency_report")
+model_size_report = report_twin(assert_model_size, "model_size_report")
+peak_memory_report = report_twin(assert_peak_memory, "peak_memory_report")
+endpoint_report = report_twin(assert_endpoint, "endpoint_report")

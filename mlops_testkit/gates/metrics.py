@@ -7,7 +7,7 @@ from typing import Any
 
 from mlops_testkit import MltkUsageError
 from mlops_testkit._format import table
-from mlops_testkit.gates.result import GateResult, _bars, _finish, _number
+from mlops_testkit.gates.result import GateResult, _bars, _finish, _number, report_twin
 from mlops_testkit.reporting.score import evidences
 
 # --- metric bars ---------------------------------------------------------------------------
@@ -103,12 +103,18 @@ def assert_no_regression(
 
     where = "assert_no_regression"
     if baseline is None:
+        from mlops_testkit.gates.result import _REPORT_ONLY
+
+        if _REPORT_ONLY.get():  # the report twin: a result that judged nothing
+            return GateResult(name, "regression", None, "no baseline (first deployment)", False)
         pytest.skip(f"{name}: no baseline (first deployment): nothing to regress from")
     cand, base = _number(candidate, "candidate", where), _number(baseline, "baseline", where)
     tol = _number(tolerance, "tolerance", where)
     check_confidence(confidence, where)
     if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 100:
         raise MltkUsageError(f"{where}: n_boot must be an integer >= 100, got {n_boot!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise MltkUsageError(f"{where}: seed must be an integer >= 0, got {seed!r}")
     if tol < 0:
         raise MltkUsageError(f"{where}: tolerance must be >= 0, got {tolerance}")
     allowed = tol * abs(base) if relative else tol
@@ -177,3 +183,7 @@ def assert_no_regression(
         body,
         "The candidate is worse than the model in production: keep the champion.",
     )
+
+
+metric_report = report_twin(assert_metric, "metric_report")
+regression_report = report_twin(assert_no_regression, "regression_report")

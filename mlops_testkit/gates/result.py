@@ -10,6 +10,7 @@ trusts (``mlops-testkit gate PATH``). A gate kind is registered once with
 
 from __future__ import annotations
 
+import contextvars
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -58,6 +59,13 @@ class GateResult(CheckResult):
         return {"value": self.value, "threshold": self.threshold, "details": self.details}
 
 
+# Set while a report twin runs its gate: _finish returns the result instead of
+# recording it and raising.
+_REPORT_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "mltk_report_only", default=False
+)
+
+
 def _finish(result: GateResult, body: str | None, hint: str) -> GateResult:
     """Record the gate's result, then pass or fail. A gate without a finite value
     (NaN, or nothing it could judge) fails, whatever its own rule said."""
@@ -66,6 +74,11 @@ def _finish(result: GateResult, body: str | None, hint: str) -> GateResult:
     if result.passed and (value is None or not math.isfinite(value)):
         result.passed = False
         result.threshold += " (no finite value: nothing was judged)"
+    result.rows = result.rows or [
+        {"gate": result.name, "value": value, "threshold": result.threshold}
+    ]
+    if _REPORT_ONLY.get():
+        return result
     record(result)
     if not result.passed:
         shown = "-" if result.value is None else f"{result.value:.6g}"
@@ -75,6 +88,28 @@ def _finish(result: GateResult, body: str | None, hint: str) -> GateResult:
             )
         )
     return result
+
+
+def report_twin(gate: Callable[..., GateResult], name: str) -> Callable[..., GateResult]:
+    """The report twin of a gate: the same arguments and verdict, returned as a
+    :class:`GateResult` without recording it or raising."""
+    inner = getattr(gate, "__wrapped__", gate)  # past @evidences: a twin evidences nothing
+
+    def twin(*args: Any, **kwargs: Any) -> GateResult:
+        token = _REPORT_ONLY.set(True)
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            _REPORT_ONLY.reset(token)
+
+    twin.__name__ = twin.__qualname__ = name
+    twin.__doc__ = (
+        f"The report twin of :func:`{gate.__name__}`: same arguments, returns the "
+        f":class:`GateResult` (``passed``, ``value``, ``threshold``, ``details``) without "
+        f"recording it or failing the test.\n\nExample::\n\n    result = {name}(...)\n"
+        "    print(result.passed, result.value, result.threshold)\n"
+    )
+    return twin
 
 
 def _bars(*parts: str | bool, sep: str = " and ") -> str:

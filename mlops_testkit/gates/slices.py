@@ -9,7 +9,14 @@ from typing import Any
 
 from mlops_testkit import MltkUsageError
 from mlops_testkit._format import table
-from mlops_testkit.gates.result import GateResult, _bars, _finish, _number, gate_renderer
+from mlops_testkit.gates.result import (
+    GateResult,
+    _bars,
+    _finish,
+    _number,
+    report_twin,
+    gate_renderer,
+)
 from mlops_testkit.reporting.score import evidences
 
 # --- slices ----------------------------------------------------------------------------------
@@ -141,9 +148,10 @@ def _slice_masks(segments: Any, n: int, where: str) -> dict[str, Any]:
         masks = {}
         for k, v in segments.items():
             mask = np.asarray(v)
-            if mask.dtype != bool:
+            if mask.dtype != bool or mask.ndim != 1:
                 raise MltkUsageError(
-                    f"{where}: the mask of slice {display(k)!r} must be booleans, got {mask.dtype}"
+                    f"{where}: the mask of slice {display(k)!r} must be a 1-D array of booleans, "
+                    f"got {mask.dtype} of shape {mask.shape}"
                 )
             masks[display(k)] = mask
     else:
@@ -292,6 +300,9 @@ def assert_slices(
     if not judged:
         result.passed = False
         result.threshold += f" (no slice has {min_size}+ examples: nothing was judged)"
+    elif len(judged) < 2 and min is None and max is None:
+        result.passed = False  # one slice's gap to the overall metric compares nothing
+        result.threshold += " (only one slice judged: its gap to overall compares nothing)"
     body = (
         f"overall {metric_name} {overall:.4g}; {failing} of {len(judged)} judged slice(s) failed"
         + (f"; {int(nonfinite.sum())} prediction(s) are NaN/inf" if nonfinite.any() else "")
@@ -340,3 +351,6 @@ def _sections(results: list[dict[str, Any]]) -> list[Any]:
 
 
 gate_renderer("slices", sections=_sections)
+
+
+slices_report = report_twin(assert_slices, "slices_report")

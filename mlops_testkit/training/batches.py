@@ -123,6 +123,11 @@ def select_output(outputs: Any, output: Any, where: str) -> Any:
                 "outputs; pass output=<index> to choose the one the loss takes"
             )
         return outputs
+    if isinstance(outputs, torch.Tensor):  # indexing it would pick a row, not an output
+        raise MltkUsageError(
+            f"{where}: output={output!r} selects among a tuple's or dict's outputs, but the "
+            "model returns one tensor; leave output= out"
+        )
     try:
         return outputs[output]
     except (KeyError, IndexError, TypeError):

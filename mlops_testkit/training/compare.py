@@ -28,6 +28,35 @@ def _snapshot(obj: Any) -> Any:
     return copy.deepcopy(obj)
 
 
+def nonfinite_paths(obj: Any, path: str = "result") -> list[str]:
+    """Where a snapshot holds NaN or inf: equal NaNs prove nothing, so checks refuse them."""
+    torch = sys.modules.get("torch")
+    np = sys.modules.get("numpy")
+    if torch is not None and isinstance(obj, torch.Tensor):
+        bad = (obj.is_floating_point() or obj.is_complex()) and not bool(obj.isfinite().all())
+        return [path] if bad else []
+    if np is not None and isinstance(obj, np.ndarray | np.floating):
+        bad = np.issubdtype(obj.dtype, np.inexact) and not bool(np.isfinite(obj).all())
+        return [path] if bad else []
+    if isinstance(obj, float):
+        return [] if math.isfinite(obj) else [path]
+    if isinstance(obj, Mapping):
+        return [p for k, v in obj.items() for p in nonfinite_paths(v, f"{path}[{k!r}]")]
+    if isinstance(obj, tuple | list):
+        return [p for i, v in enumerate(obj) for p in nonfinite_paths(v, f"{path}[{i}]")]
+    return []
+
+
+def check_tolerances(atol: Any, rtol: Any, where: str) -> None:
+    """``atol`` and ``rtol`` are finite numbers >= 0, or the kit's usage error."""
+    from mlops_testkit import MltkUsageError
+
+    for name, value in (("atol", atol), ("rtol", rtol)):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok or not (math.isfinite(value) and value >= 0):
+            raise MltkUsageError(f"{where}: {name} must be a finite number >= 0, got {value!r}")
+
+
 def _differences(a: Any, b: Any, atol: float, rtol: float, path: str) -> list[dict[str, Any]]:
     torch = sys.modules.get("torch")
     np = sys.modules.get("numpy")

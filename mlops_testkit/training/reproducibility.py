@@ -16,7 +16,12 @@ from mlops_testkit._format import message, table
 from mlops_testkit.reporting.results import CheckResult, record
 from mlops_testkit.reporting.score import evidences
 from mlops_testkit.training.batches import _check_module, _device_hint, _forward, _torch
-from mlops_testkit.training.compare import _differences, _snapshot
+from mlops_testkit.training.compare import (
+    _differences,
+    _snapshot,
+    check_tolerances,
+    nonfinite_paths,
+)
 
 # --- determinism ----------------------------------------------------------------------------
 
@@ -62,6 +67,7 @@ def determinism_report(
         raise MltkUsageError(f"{where}: fn must be a callable taking no argument")
     if isinstance(runs, bool) or not isinstance(runs, int) or runs < 2:
         raise MltkUsageError(f"{where}: runs must be an integer >= 2, got {runs!r}")
+    check_tolerances(atol, rtol, where)
     seed = 0 if seed is None else seed
     results = []
     for _ in range(runs):
@@ -72,6 +78,10 @@ def determinism_report(
         except Exception as exc:
             raise MltkUsageError(f"{where}: fn raised {type(exc).__name__}: {exc}") from exc
     report = DeterminismReport(runs)
+    for path in nonfinite_paths(results[0])[:10]:  # NaN == NaN would prove nothing
+        report.rows.append(
+            {"run": "1", "where": path, "difference": "NaN/inf: nothing to compare"}
+        )
     for i, result in enumerate(results[1:], start=2):
         for row in _differences(results[0], result, atol, rtol, "result"):
             report.rows.append({"run": f"1 vs {i}", **row})
@@ -188,6 +198,7 @@ def checkpoint_report(
     _check_module(model, where)
     if (save is None) != (load is None):
         raise MltkUsageError(f"{where}: pass both save(model, path) and load(path) -> model")
+    check_tolerances(atol, 0.0, where)
     with tempfile.TemporaryDirectory(prefix="mltk-ckpt-") as tmp:
         path = Path(tmp_path if tmp_path is not None else tmp) / "mltk-checkpoint.pt"
         original = copy.deepcopy(model)
@@ -214,6 +225,8 @@ def checkpoint_report(
                 )
     report = CheckpointReport(rows)
     before, after = original.state_dict(), loaded.state_dict()
+    if not before:
+        report.rows.append({"entry": "-", "problem": "the model has no state: nothing round-trips"})
     for key in before:
         if key not in after:
             if not any(r["entry"] == key for r in report.rows):
@@ -234,6 +247,8 @@ def checkpoint_report(
     with torch.no_grad():
         out_before = _snapshot(_forward(original, batch, where))
         out_after = _snapshot(_forward(loaded, batch, where))
+    for path in nonfinite_paths(out_before, "output")[:10]:
+        report.rows.append({"entry": path, "problem": "eval output is NaN/inf: nothing compared"})
     for d in _differences(out_before, out_after, atol, 0.0, "output"):
         report.rows.append(
             {"entry": d["where"], "problem": f"eval output differs: {d['difference']}"}
@@ -372,6 +387,8 @@ def devices_agree_report(
                 f"{where}: fn raised {type(exc).__name__} on {name}: {exc}"
             ) from exc
     reference = usable[0]
+    for path in nonfinite_paths(report.results.get(reference))[:10]:
+        report.rows.append({"device": reference, "difference": f"{path}: NaN/inf, nothing compared"})
     for name in usable[1:]:
         if name in report.results and reference in report.results:
             for d in _differences(

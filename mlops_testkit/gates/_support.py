@@ -1,0 +1,211 @@
+"""What the statistical gates share: argument checks, bootstrap bounds, groups, pictures.
+
+Imports only the standard library at the top; numpy and pandas inside the functions.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from mlops_testkit import MltkUsageError
+
+
+def metric(metric: Any, where: str) -> tuple[Callable[[Any, Any], float], str, bool]:
+    """``_metric_fn`` of the slices gate, with usage errors naming ``where``."""
+    from mlops_testkit.gates.slices import _metric_fn
+
+    try:
+        return _metric_fn(metric)
+    except MltkUsageError as exc:
+        raise MltkUsageError(str(exc).replace("assert_slices", where, 1)) from None
+
+
+def confidence(value: Any, where: str) -> float:
+    """A confidence level strictly between 0.5 and 1."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.5 <= value < 1:
+        raise MltkUsageError(f"{where}: confidence must be a number in [0.5, 1), got {value!r}")
+    return float(value)
+
+
+def count(value: Any, name: str, where: str, minimum: int = 1) -> int:
+    """An integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise MltkUsageError(f"{where}: {name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def vector(values: Any, name: str, where: str, n: int | None = None, numeric: bool = True) -> Any:
+    """A 1-D numpy array (floats if ``numeric``), non-empty, of length ``n`` if given."""
+    import numpy as np
+
+    if values is None:
+        raise MltkUsageError(f"{where}: {name} is required, got None")
+    try:
+        arr = np.asarray(values, dtype=float if numeric else object)
+    except (TypeError, ValueError):
+        raise MltkUsageError(
+            f"{where}: {name} must be a sequence of numbers, got {type(values).__name__}"
+        ) from None
+    if arr.ndim != 1 or arr.shape[0] == 0:
+        raise MltkUsageError(
+            f"{where}: {name} must be a non-empty 1-D sequence, got shape {arr.shape}"
+        )
+    if n is not None and arr.shape[0] != n:
+        raise MltkUsageError(f"{where}: {name} has {arr.shape[0]} entries for {n} examples")
+    if numeric and not np.isfinite(arr).all():
+        bad = int((~np.isfinite(arr)).sum())
+        raise MltkUsageError(f"{where}: {name} contains {bad} NaN or infinite value(s)")
+    return arr
+
+
+def binary(values: Any, name: str, where: str) -> Any:
+    """``values`` (a float array) as 0/1, or a usage error quoting what else is in it."""
+    import numpy as np
+
+    bad = ~np.isin(values, (0.0, 1.0))
+    if bad.any():
+        shown = ", ".join(f"{v:g}" for v in np.unique(values[bad])[:5])
+        raise MltkUsageError(f"{where}: {name} must hold 0/1 labels or decisions, found {shown}")
+    return values.astype(np.int8)
+
+
+def bounds(estimate: float, resampled: Any, confidence: float) -> tuple[float, float]:
+    """The basic (reverse-percentile) bootstrap bounds, each one-sided at ``confidence``.
+
+    A maximum, a gap between extremes or a calibration error is biased upward, and its
+    bootstrap copies are biased once more: reflecting the quantiles around the estimate
+    takes one bias away, so a bound on a quantity that sits at the bar exceeds it at
+    about the nominal rate (the percentile bounds would exceed it far more often).
+    """
+    import numpy as np
+
+    finite = resampled[np.isfinite(resampled)]
+    if not len(finite) or not math.isfinite(estimate):
+        return math.nan, math.nan
+    alpha = 1 - confidence
+    lo_q, hi_q = np.quantile(finite, [alpha, 1 - alpha])
+    return float(2 * estimate - hi_q), float(2 * estimate - lo_q)
+
+
+def percentile(resampled: Any, confidence: float) -> tuple[float, float]:
+    """The percentile bootstrap bounds, each one-sided at ``confidence``."""
+    import numpy as np
+
+    finite = resampled[np.isfinite(resampled)]
+    if not len(finite):
+        return math.nan, math.nan
+    alpha = 1 - confidence
+    lo, hi = np.quantile(finite, [alpha, 1 - alpha])
+    return float(lo), float(hi)
+
+
+def columns(data: Any, name: str, where: str, n: int | None = None) -> dict[str, Any]:
+    """Named columns from a DataFrame, a mapping, a Series, a 1-D or a 2-D sequence."""
+    import numpy as np
+
+    pd = _pandas()
+    if pd is not None and isinstance(data, pd.DataFrame):
+        cols = {str(c): data[c] for c in data.columns}
+    elif isinstance(data, Mapping):
+        cols = {str(k): v for k, v in data.items()}
+    elif pd is not None and isinstance(data, pd.Series):
+        cols = {str(data.name) if data.name is not None else name: data}
+    else:
+        if data is None:
+            raise MltkUsageError(f"{where}: {name} is required, got None")
+        arr = np.asarray(data, dtype=object)
+        if arr.ndim == 1:
+            cols = {name: arr}
+        elif arr.ndim == 2:
+            cols = {f"{name}[{i}]": arr[:, i] for i in range(arr.shape[1])}
+        else:
+            raise MltkUsageError(f"{where}: {name} must be 1-D or 2-D, got shape {arr.shape}")
+    if not cols:
+        raise MltkUsageError(f"{where}: {name} has no columns")
+    for key, col in cols.items():
+        length = len(col)
+        if n is not None and length != n:
+            raise MltkUsageError(
+                f"{where}: {name} column {key!r} has {length} entries for {n} examples"
+            )
+    return cols
+
+
+def codes(values: Any) -> tuple[Any, list[str]]:
+    """Integer codes and their labels; missing values (NaN, None) are one group, "NaN"."""
+    import numpy as np
+
+    pd = _pandas()
+    if pd is not None:
+        series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            raw = series.cat.codes.to_numpy()
+            cats = [str(c) for c in series.cat.categories]
+            used = np.unique(raw)
+            labels = ["NaN" if u < 0 else cats[u] for u in used]
+            return np.searchsorted(used, raw), labels
+        coded, uniques = pd.factorize(series, use_na_sentinel=True, sort=True)
+        labels = [str(u) for u in uniques]
+        if (coded < 0).any():
+            coded = np.where(coded < 0, len(labels), coded)
+            labels.append("NaN")
+        return coded.astype(np.int64), labels
+    arr = np.asarray(values, dtype=object)  # pragma: no cover - pandas is installed with data
+    missing = np.array([v is None or (isinstance(v, float) and v != v) for v in arr])
+    shown = np.where(missing, "NaN", arr.astype(str))
+    labels, coded = np.unique(shown, return_inverse=True)
+    return coded.astype(np.int64), [str(x) for x in labels]
+
+
+def _pandas() -> Any:
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas comes with the data extra
+        return None
+    return pd
+
+
+# --- pictures ------------------------------------------------------------------------------
+
+
+def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend, or None without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    return plt
+
+
+def png(plt: Any, fig: Any) -> str:
+    """The figure as base64 PNG; the figure is closed."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def bar(value: float, top: float, width: int = 24) -> str:
+    """A text bar: ``value`` of ``top`` as filled cells."""
+    if not math.isfinite(value) or top <= 0:
+        return "·" * width
+    filled = max(0, min(width, round(width * value / top)))
+    return "█" * filled + "·" * (width - filled)
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    """A number for a table cell; '-' for None or NaN."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
+
+
+def interval(lo: Any, hi: Any) -> str:
+    return f"[{fmt(lo)}, {fmt(hi)}]"
