@@ -117,6 +117,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_behavioral.py
 	$(BIN)/python benchmarks/bench_gates.py
 	$(BIN)/python benchmarks/bench_registry.py
+	$(BIN)/python benchmarks/bench_fairness.py
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .ruff_cache build *.egg-info

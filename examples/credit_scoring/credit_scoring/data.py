@@ -3,6 +3,10 @@
 The default probability follows a logistic model of debt-to-income, late payments,
 credit history, age, employment and region, so a model has real signal to learn, and
 the noise keeps it from being trivially separable.
+
+``sex`` is a sensitive attribute: kept for fairness audits, never a model input (see
+``SENSITIVE``), and unrelated to default. It is drawn from its own random stream, so the
+other columns are the same for a seed as they were before it was added.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import pandas as pd
 
 REGIONS = ("north", "south", "east", "west")
 HOME_OWNERSHIP = ("rent", "own", "mortgage")
+SEXES = ("female", "male")
+SENSITIVE = ("sex",)  # audited for fairness, never sent to the model
 COLUMNS = (
     "applicant_id",
     "age",
@@ -23,6 +29,7 @@ COLUMNS = (
     "loan_amount",
     "region",
     "home_ownership",
+    "sex",
     "defaulted",
 )
 
@@ -59,6 +66,7 @@ def generate_applicants(n: int, seed: int = 0) -> pd.DataFrame:
         + 0.15 * (region == "south")
     )
     defaulted = (rng.random(n) < 1.0 / (1.0 + np.exp(-logit))).astype(int)
+    sex = np.random.default_rng((seed, 1)).choice(SEXES, size=n)  # a stream of its own
     return pd.DataFrame(
         {
             "applicant_id": np.arange(n) + 100_000 * (seed % 1000),
@@ -71,6 +79,7 @@ def generate_applicants(n: int, seed: int = 0) -> pd.DataFrame:
             "loan_amount": loan_amount,
             "region": pd.Categorical(region, categories=REGIONS),
             "home_ownership": pd.Categorical(home, categories=HOME_OWNERSHIP),
+            "sex": pd.Categorical(sex, categories=SEXES),
             "defaulted": defaulted,
         },
         columns=list(COLUMNS),

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from credit_scoring.data import HOME_OWNERSHIP, REGIONS
+from credit_scoring.data import HOME_OWNERSHIP, REGIONS, SEXES
 from credit_scoring.features import FEATURE_NAMES
 
 
@@ -25,6 +25,7 @@ class RawApplicants(pa.DataFrameModel):
     home_ownership: pd.CategoricalDtype(categories=list(HOME_OWNERSHIP)) = pa.Field(
         isin=list(HOME_OWNERSHIP)
     )
+    sex: pd.CategoricalDtype(categories=list(SEXES)) = pa.Field(isin=list(SEXES))
     defaulted: int = pa.Field(isin=[0, 1])
 
     class Config:

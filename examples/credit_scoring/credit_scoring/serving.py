@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from credit_scoring.data import SENSITIVE
 from credit_scoring.features import Scaler
 from credit_scoring.model import CreditNet
 
@@ -19,8 +20,9 @@ PIP_REQUIREMENTS = ["torch", "numpy", "pandas", "mlflow"]
 
 
 def serving_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """Applicant rows as a client sends them: no label, categories as plain strings."""
-    rows = frame.drop(columns=["defaulted"], errors="ignore")
+    """Applicant rows as a client sends them: no label, no sensitive attribute (it is
+    audited, never scored on), categories as plain strings."""
+    rows = frame.drop(columns=["defaulted", *SENSITIVE], errors="ignore")
     categorical = rows.select_dtypes("category").columns
     return rows.astype({c: str for c in categorical})
 
