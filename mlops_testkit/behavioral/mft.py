@@ -62,9 +62,7 @@ def mft_report(
                 )
             continue
         want = expected[i] if expected is not None else expect
-        ok = (
-            want(preds.raw[i] if preds.kind == "proba" else got) if callable(want) else got == want
-        )
+        ok = _judge(want, preds.raw[i] if preds.kind == "proba" else got, got, where)
         if not ok:
             report.failures += 1
             if len(report.rows) < 50:
@@ -77,6 +75,19 @@ def mft_report(
                     }
                 )
     return report
+
+
+def _judge(want: Any, prediction: Any, got: Any, where: str) -> bool:
+    """Whether one prediction is what the case expects; the caller's predicate or label
+    that cannot answer yes or no is the kit's usage error."""
+    try:
+        return bool(want(prediction) if callable(want) else got == want)
+    except Exception as exc:
+        what = f"expect {getattr(want, '__name__', 'predicate')}" if callable(want) else "label"
+        raise MltkUsageError(
+            f"{where}: the {what} could not judge prediction {got!r}: {type(exc).__name__}: "
+            f"{exc}; it must give True or False"
+        ) from exc
 
 
 def _mft_cases(cases: Any, labels: Any, expect: Any, where: str):

@@ -58,7 +58,7 @@ def _variants_of(perturb: Any, x: Any, chooser: Chooser, where: str) -> list[Var
 def _same(variant: Any, original: Any) -> bool:
     """A variant equal to its original changes nothing: it tests nothing."""
     if isinstance(variant, str) or isinstance(original, str):
-        return isinstance(variant, str) and variant == original
+        return isinstance(variant, str) and isinstance(original, str) and variant == original
     equals = getattr(variant, "equals", None)
     if callable(equals) and type(variant) is type(original):
         try:

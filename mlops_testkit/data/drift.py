@@ -272,8 +272,9 @@ def _numeric_row(
     )
     if len(ref) == 0:
         raise MltkUsageError(
-            f"drift_report: column {display(column)!r} has no finite value in reference (all "
-            f"{n_ref} missing or infinite); leave it out with columns=, or fix the reference sample"
+            f"drift_report: column {display(column)!r} has no value in reference (all {n_ref} "
+            f"missing{'' if ref_series.isna().all() else ' or infinite'}); leave it out with "
+            "columns=, or fix the reference sample"
         )
     if method == "auto":
         method = "wasserstein" if min(len(ref), len(cur)) >= AUTO_EFFECT_SIZE_FROM else "ks"

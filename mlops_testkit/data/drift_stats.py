@@ -159,6 +159,16 @@ def adjust_p_values(p_values: Sequence[float], correction: str = "holm") -> list
         raise MltkUsageError(
             f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}"
         )
+    try:
+        p_values = [float(p) for p in p_values]
+    except (TypeError, ValueError):
+        raise MltkUsageError(
+            f"adjust_p_values: p_values must be a sequence of numbers in [0, 1], got {p_values!r}"
+        ) from None
+    if not all(0.0 <= p <= 1.0 or p != p for p in p_values):
+        raise MltkUsageError(f"adjust_p_values: every p-value must be in [0, 1], got {p_values!r}")
+    # a NaN p-value (a test that could not be computed) rejects nothing
+    p_values = [1.0 if p != p else p for p in p_values]
     m = len(p_values)
     if correction == "none" or m == 0:
         return list(p_values)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +10,7 @@ from mlops_testkit import MltkUsageError
 from mlops_testkit._format import message, table
 from mlops_testkit.data.backends.pandas import check_unique_columns
 from mlops_testkit.extras import require
-from mlops_testkit.reporting.results import CheckResult, record
+from mlops_testkit.reporting.results import CheckResult, display, record
 
 TRAIN_ROW, TEST_ROW = "__mltk_train_row__", "__mltk_test_row__"
 
@@ -64,11 +64,47 @@ def _rounded(frame: Any, on: list[str], decimals: int | Mapping[str, int] | None
     if decimals is None:
         return out
     out = out.copy()
-    for col in on:
+    for j, col in enumerate(on):
         places = decimals.get(col) if isinstance(decimals, Mapping) else decimals
-        if places is not None and pd.api.types.is_float_dtype(out[col].dtype):
-            out[col] = out[col].round(places)
+        if places is not None and pd.api.types.is_float_dtype(out.iloc[:, j].dtype):
+            out.isetitem(j, out.iloc[:, j].round(places))
     return out
+
+
+def _on_columns(train: Any, test: Any, on: Any) -> list[Any]:
+    """The columns compared: ``on`` (one name or a list of names), or all shared ones."""
+    if on is None:
+        cols = [c for c in test.columns if c in train.columns]
+        if not cols:
+            raise MltkUsageError("leakage_report: train and test share no column; pass on=")
+        return cols
+    one = isinstance(on, str) or not isinstance(on, Sequence | Iterable)
+    cols = [on] if one else list(on)
+    if not cols:
+        raise MltkUsageError("leakage_report: on= is empty; name the column(s) to compare")
+    repeated = sorted({display(c) for c in cols if cols.count(c) > 1})
+    if repeated:
+        raise MltkUsageError(f"leakage_report: on= names {repeated} more than once")
+    for name, frame in (("train", train), ("test", test)):
+        try:
+            missing = [display(c) for c in cols if c not in frame.columns]
+        except TypeError:  # an unhashable name
+            missing = [display(c) for c in cols]
+        if missing:
+            raise MltkUsageError(f"leakage_report: column(s) {missing} missing from {name}")
+    return cols
+
+
+def _check_round(decimals: Any) -> None:
+    places = list(decimals.values()) if isinstance(decimals, Mapping) else [decimals]
+    if decimals is None or all(
+        isinstance(p, int) and not isinstance(p, bool) for p in places if p is not None
+    ):
+        return
+    raise MltkUsageError(
+        "leakage_report: round must be decimals or a mapping column -> decimals (integers), "
+        f"got {decimals!r}"
+    )
 
 
 def _unhashable(value: Any) -> bool:
@@ -97,29 +133,26 @@ def leakage_report(
         print(f"{report.share:.1%} of test customers are also in train")
     """
     pd = require("pandas", "leakage_report")
+    import numpy as np
+
     train, test = _frame(train, "train"), _frame(test, "test")
-    if on is None:
-        cols = [c for c in test.columns if c in train.columns]
-        if not cols:
-            raise MltkUsageError("leakage_report: train and test share no column; pass on=")
-    elif isinstance(on, str):
-        cols = [on]
-    else:
-        cols = list(on)
-    for name, frame in (("train", train), ("test", test)):
-        missing = [c for c in cols if c not in frame.columns]
-        if missing:
-            raise MltkUsageError(f"leakage_report: column(s) {missing} missing from {name}")
-    if round is not None and not isinstance(round, int | Mapping):
-        raise MltkUsageError(f"leakage_report: round must be decimals or a mapping, got {round!r}")
-    left, right = _rounded(train, cols, round), _rounded(test, cols, round)
+    cols = _on_columns(train, test, on)
+    _check_round(round)
+    if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 0:
+        raise MltkUsageError(
+            f"leakage_report: max_examples must be an integer >= 0, got {max_examples!r}"
+        )
+    # compare by position: column names of any type (None, NaN, tuples) cannot confuse merge
+    keys = [f"__mltk_key_{i}__" for i in range(len(cols))]
+    left = _rounded(train, cols, round).set_axis(keys, axis=1)
+    right = _rounded(test, cols, round).set_axis(keys, axis=1)
     try:
         hash_train = pd.util.hash_pandas_object(left, index=False)
         hash_test = pd.util.hash_pandas_object(right, index=False)
     except TypeError:
         # unhashable cells (lists, dicts, sets): compare their text instead
         bad = [
-            c for c in cols if left[c].map(_unhashable).any() or right[c].map(_unhashable).any()
+            c for c in keys if left[c].map(_unhashable).any() or right[c].map(_unhashable).any()
         ]
         left = left.assign(**{c: left[c].map(repr) for c in bad})
         right = right.assign(**{c: right[c].map(repr) for c in bad})
@@ -127,17 +160,22 @@ def leakage_report(
         hash_test = pd.util.hash_pandas_object(right, index=False)
     candidates = hash_test.isin(set(hash_train.to_numpy()))
     if not candidates.any():
-        return LeakageReport(0, len(test), cols)
+        return LeakageReport(0, len(test), [display(c) for c in cols])
     # confirm candidates by value, so a hash collision never counts as a leak
-    train_keys = left.assign(**{TRAIN_ROW: train.index}).drop_duplicates(subset=cols)
+    train_keys = left.assign(**{TRAIN_ROW: range(len(left))}).drop_duplicates(subset=keys)
     cand = right[candidates.to_numpy()]
-    matched = cand.assign(**{TEST_ROW: cand.index}).merge(train_keys, on=cols, how="inner")
+    cand = cand.assign(**{TEST_ROW: np.flatnonzero(candidates.to_numpy())})
+    matched = cand.merge(train_keys, on=keys, how="inner")
     confirmed = list(zip(matched[TEST_ROW], matched[TRAIN_ROW], strict=True))
     examples = [
-        {"test row": ti, "train row": tr, **{c: right.at[ti, c] for c in cols[:6]}}
+        {
+            "test row": test.index[ti],
+            "train row": train.index[tr],
+            **{display(c): right.iat[ti, j] for j, c in enumerate(cols[:6])},
+        }
         for ti, tr in confirmed[:max_examples]
     ]
-    return LeakageReport(len(confirmed), len(test), cols, examples)
+    return LeakageReport(len(confirmed), len(test), [display(c) for c in cols], examples)
 
 
 def assert_no_leakage(

@@ -5,8 +5,6 @@ Imports only the standard library at the top; numpy and pandas inside the functi
 
 from __future__ import annotations
 
-import base64
-import io
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -174,22 +172,16 @@ def _pandas() -> Any:
 
 def pyplot() -> Any:
     """matplotlib's pyplot on the Agg backend, or None without matplotlib."""
-    try:
-        import matplotlib
+    from mlops_testkit.reporting import plots
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    return plt
+    return plots._matplotlib()
 
 
 def png(plt: Any, fig: Any) -> str:
     """The figure as base64 PNG; the figure is closed."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buffer.getvalue()).decode()
+    from mlops_testkit.reporting import plots
+
+    return plots._png(plt, fig)
 
 
 def bar(value: float, top: float, width: int = 24) -> str:

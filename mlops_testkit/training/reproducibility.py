@@ -226,7 +226,9 @@ def checkpoint_report(
     report = CheckpointReport(rows)
     before, after = original.state_dict(), loaded.state_dict()
     if not before:
-        report.rows.append({"entry": "-", "problem": "the model has no state: nothing round-trips"})
+        report.rows.append(
+            {"entry": "-", "problem": "the model has no state: nothing round-trips"}
+        )
     for key in before:
         if key not in after:
             if not any(r["entry"] == key for r in report.rows):
@@ -388,7 +390,9 @@ def devices_agree_report(
             ) from exc
     reference = usable[0]
     for path in nonfinite_paths(report.results.get(reference))[:10]:
-        report.rows.append({"device": reference, "difference": f"{path}: NaN/inf, nothing compared"})
+        report.rows.append(
+            {"device": reference, "difference": f"{path}: NaN/inf, nothing compared"}
+        )
     for name in usable[1:]:
         if name in report.results and reference in report.results:
             for d in _differences(

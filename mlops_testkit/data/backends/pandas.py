@@ -88,12 +88,27 @@ def _numeric_values(series: Any) -> Any:
         values[series.isna().to_numpy()] = np.nan
     else:
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-    values = values[~np.isnan(values)]
+    values = values[np.isfinite(values)]  # +-inf is no measurement: counted with missing
     values.sort()
     return values
 
 
+def _hashable(value: Any) -> Any:
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)  # lists, dicts, sets: counted by their text
+    return value
+
+
 def _counts(series: Any) -> dict[Any, int]:
+    try:
+        return _count(series)
+    except TypeError:  # unhashable cells
+        return _count(series.astype(object).map(_hashable))
+
+
+def _count(series: Any) -> dict[Any, int]:
     counts = series.value_counts(dropna=False, sort=False)
     out: dict[Any, int] = {}
     for key, value in counts.items():
