@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlops_testkit.tracking import DEFAULT_CANDIDATE, parse_candidate, parse_model_name
+from mlops_testkit.registry.tracking import DEFAULT_CANDIDATE, parse_candidate, parse_model_name
 
 if TYPE_CHECKING:  # the command line imports this module too: keep pytest out of it
     import pytest
@@ -94,7 +94,7 @@ def parse_globs(text: str | list[str]) -> tuple[str, ...]:
 
 def parse_manual_items(text: str | list[str]) -> tuple[str, ...]:
     """Parse ML Test Score items done by hand: lines of 'ITEM: note'."""
-    from mlops_testkit.score import parse_manual
+    from mlops_testkit.reporting.score import parse_manual
 
     lines = text if isinstance(text, list) else str(text).splitlines()
     parse_manual(lines)  # raises ValueError naming the bad line

@@ -259,10 +259,10 @@ def _default_summary(results: Results) -> list[str]:
     failed = [r for r in results if not r.get("passed")]
     kind = results[0].get("kind", "check")
     lines = [f"{kind}: {len(results) - len(failed)} passed, {len(failed)} failed"]
-    for r in [*failed, *(r for r in results if r.get("passed"))][:8]:
+    for r in failed[:8]:
         lines.append(f"  {short_test(r)} {r.get('name') or ''}: {r.get('headline')}".rstrip())
-    if len(results) > 8:
-        lines.append(f"  +{len(results) - 8} more")
+    if len(failed) > 8:
+        lines.append(f"  +{len(failed) - 8} more")
     return lines
 
 
