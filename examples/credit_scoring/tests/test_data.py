@@ -33,7 +33,7 @@ def test_generator_is_reproducible(seed):
 
 
 def test_serving_data_has_not_drifted(applicants, seed):
-    # every feature column at once; p-values are Holm-corrected for the 9 columns
+    # every feature column at once; p-values are Holm-corrected for the 10 columns
     assert_no_drift(applicants, serving_sample(3_000, seed=seed), columns=FEATURE_COLUMNS)
 
 
