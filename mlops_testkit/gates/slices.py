@@ -14,8 +14,8 @@ from mlops_testkit.gates.result import (
     _bars,
     _finish,
     _number,
-    report_twin,
     gate_renderer,
+    report_twin,
 )
 from mlops_testkit.reporting.score import evidences
 

@@ -321,7 +321,11 @@ def rollback(
                 "mltk.replaced_version": before or "",
             },
             before,
-            {"mltk.rolled_back_by": who, "mltk.rolled_back_at": when, "mltk.rolled_back_to": target},
+            {
+                "mltk.rolled_back_by": who,
+                "mltk.rolled_back_at": when,
+                "mltk.rolled_back_to": target,
+            },
         )
     return _outcome("rolled back", name, before, target, who, started)
 

@@ -495,7 +495,6 @@ def assert_loss_decreases(
 
 def _sections(results: list[dict[str, Any]]) -> list[Section]:
     from mlops_testkit.reporting.plots import line
-    from mlops_testkit.reporting.results import short_test
 
     out = []
     for curve in results[:6]:
