@@ -20,7 +20,13 @@ import pytest
 from mlops_testkit import __version__, session
 from mlops_testkit.devices import DeviceStatus, check_marker_names, devices_for_test
 from mlops_testkit.fixtures import candidate, champion, device, seed
-from mlops_testkit.reporting.results import _CURRENT, Recorder, renderer_for, safely
+from mlops_testkit.reporting.results import (
+    _CURRENT,
+    Recorder,
+    renderer_for,
+    safely,
+    transportable,
+)
 from mlops_testkit.seeding import reseed, torch_deterministic
 from mlops_testkit.session import CATEGORIES, MltkSession
 from mlops_testkit.settings import RANDOM_SEED, add_options
@@ -247,7 +253,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if "champion" in getattr(item, "fixturenames", ()):  # reached the call: one exists
             claimed.add("infra-7")  # a registry champion, moved by promote and rollback
         report.mltk_evidence = sorted(recorder.evidence | claimed)
-        report.mltk_results = list(recorder.results)
+        report.mltk_results = transportable(recorder.results)
         _junit_properties(item, report, recorder)
     return report
 

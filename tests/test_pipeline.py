@@ -252,3 +252,21 @@ def test_the_public_api_still_imports(api: str) -> None:
     module = importlib.import_module(api)
     for name in getattr(module, "__all__", []):
         assert getattr(module, name) is not None, f"{api}.{name}"
+
+
+def test_results_with_numpy_values_travel_to_the_xdist_controller(pytester) -> None:
+    # string labels come back from numpy as numpy.str_, which execnet cannot send
+    pytester.makepyfile(test_it="""
+import numpy as np
+from mlops_testkit import assert_mft
+
+def predict(texts):
+    return np.array(["pos" if "good" in t else "neg" for t in texts])
+
+def test_labels():
+    assert_mft(predict, [("good", "pos"), ("bad", "pos")], max_fail_rate=0.6)
+""")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2")
+    result.assert_outcomes(passed=1)
+    assert "INTERNALERROR" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["*test_labels MFT: 1/2 (50.0%, threshold 60.0%) ok"])

@@ -106,8 +106,10 @@ def plain(value: Any) -> Any:
         return {display(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [plain(v) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
+    if isinstance(value, str):
+        return str(value)  # numpy.str_ is a str but no plain one: execnet refuses it
+    if isinstance(value, bool) or value is None:
+        return bool(value) if value is not None else None
     if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 0) == 0:
         try:
             value = value.item()  # numpy and torch scalars
@@ -126,7 +128,7 @@ def plain(value: Any) -> Any:
 
 def display(name: Any) -> str:
     """A column or slice name as text: frames built from arrays have integer names."""
-    return name if isinstance(name, str) else str(name)
+    return str(name)
 
 
 # --- recording -------------------------------------------------------------------------
@@ -181,6 +183,14 @@ def record(result: CheckResult) -> CheckResult:
 def recording(recorder: Recorder) -> contextvars.Token[Recorder | None]:
     """Make ``recorder`` the current one; reset with ``_CURRENT.reset(token)``."""
     return _CURRENT.set(recorder)
+
+
+def transportable(results: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The results as JSON-native values only, so that pytest-xdist can send them to the
+    controller whatever a check put in them (a value it cannot send becomes its text)."""
+    import json
+
+    return json.loads(json.dumps(list(results), default=str, allow_nan=True))
 
 
 def counted(results: Iterable[Mapping[str, Any]], outcome: str) -> list[dict[str, Any]]:
