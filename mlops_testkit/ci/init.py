@@ -355,6 +355,7 @@ def _hooks_block(opts: Options, indent: str) -> list[str]:
             "      language: system",
             "      pass_filenames: false",
             "      always_run: true",
+            "      verbose: true  # show which tests ran, and why",
             "      stages: [pre-push]",
         ]
     else:
