@@ -18,7 +18,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 TORCH_PIN ?= torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: install install-tools install-postgres demo test test-checklist lint format bench clean
+.PHONY: install install-tools install-postgres install-java demo test test-checklist lint format bench clean
 
 install: $(STAMP)
 
@@ -86,7 +86,15 @@ lint: install
 	$(BIN)/black --check .
 	SKIP=ruff,black $(BIN)/pre-commit run --all-files --show-diff-on-failure
 
-test: lint install-postgres install-tools
+# The Spark tests run a real local Spark session: pyspark needs a Java runtime (Debian's
+# openjdk-17-jre-headless), installed here when `java` is missing.
+install-java:
+	@if command -v java >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	else echo "install Debian's openjdk-17-jre-headless (apt-get install openjdk-17-jre-headless) for the Spark tests" >&2; exit 1; fi
+
+test: lint install-postgres install-tools install-java
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 # CheckList interop is tested against the real package, which never is a dependency:
@@ -114,6 +122,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_startup.py
 	$(BIN)/python benchmarks/bench_training.py
 	$(BIN)/python benchmarks/bench_drift.py
+	$(BIN)/python benchmarks/bench_scale.py
 	$(BIN)/python benchmarks/bench_behavioral.py
 	$(BIN)/python benchmarks/bench_gates.py
 	$(BIN)/python benchmarks/bench_registry.py

@@ -57,3 +57,29 @@ def mlflow_server(tmp_path_factory):
     server = MlflowServer(tmp_path_factory.mktemp("mlflow-server")).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One real local Spark session (``local[2]``, no UI) for the whole test session, stopped
+    at the end. Tests that use it are marked slow and put in the xdist group "spark", so
+    one worker starts it. Needs pyspark and Java (``make install-java``)."""
+    pytest.importorskip("pyspark")
+    import shutil
+
+    if shutil.which("java") is None:
+        pytest.skip(
+            "Spark needs Java: make install-java (apt-get install openjdk-17-jre-headless)"
+        )
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("mlops-testkit-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

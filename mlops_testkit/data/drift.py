@@ -38,11 +38,21 @@ distance are read off the two empirical CDFs, exactly while each side has at mos
 ``GRID_POINTS`` (8,192) values, else on a grid of that many quantiles per side (the KS
 statistic is then within 2 / 8,192 of exact). KS p-values are exact (scipy) up to
 ``EXACT_P_UP_TO`` (1,000) values per side and asymptotic above.
+
+Where the data lives (polars, Parquet paths, PyArrow, Spark: see
+:mod:`~mlops_testkit.data.backends`), the engine computes and only summaries come back.
+Exact: row, missing and category counts, hence chi-square, categorical PSI and
+Jensen-Shannon; numeric PSI and Jensen-Shannon from exact counts in reference-decile bins
+of the grid. Bounded: KS and Wasserstein are read off exact histograms in a grid of
+8,192 bins both sides share (:mod:`~mlops_testkit.data.sketch`); ``DriftRow.bound`` is
+how far each can be from its exact value (about one bin's mass for KS; 0 for
+integer-valued columns and for sides of at most 8,192 rows, which send their values).
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -50,11 +60,13 @@ from typing import Any
 
 from mlops_testkit import MltkUsageError
 from mlops_testkit._format import message, table
-from mlops_testkit.data.backends.pandas import (
-    _as_pandas,
-    _counts,
-    _kinds,
-    _numeric_values,
+from mlops_testkit.data.backends import (
+    NumericSide,
+    TooMany,
+    backend_for,
+    check_columns,
+    kinds,
+    numeric_sides,
 )
 from mlops_testkit.data.drift_stats import (
     AUTO_EFFECT_SIZE_FROM,
@@ -109,6 +121,7 @@ class DriftRow:
     missing_current: float = 0.0
     note: str = ""
     applicable: bool = True  # False: too few values, or an identifier: nothing judged
+    bound: float = 0.0  # the statistic is within this of its exact value (engine sketches)
 
     @property
     def verdict(self) -> str:
@@ -252,13 +265,18 @@ def _threshold_for(thresholds: Mapping[str, float] | None, column: str, method: 
 
 
 def _numeric_row(
-    column: str, ref_series: Any, cur_series: Any, method: str, thresholds: Any
+    column: str,
+    ref_side: NumericSide,
+    cur_side: NumericSide,
+    grid: Any,
+    method: str,
+    thresholds: Any,
 ) -> DriftRow:
     import numpy as np
 
-    ref, cur = _numeric_values(ref_series), _numeric_values(cur_series)
-    n_ref, n_cur = len(ref_series), len(cur_series)
-    miss_ref, miss_cur = n_ref - len(ref), n_cur - len(cur)
+    n_ref, n_cur = ref_side.n, cur_side.n
+    miss_ref, miss_cur = ref_side.missing, cur_side.missing
+    valid_ref, valid_cur = n_ref - miss_ref, n_cur - miss_cur
     row = DriftRow(
         column,
         "numeric",
@@ -270,14 +288,14 @@ def _numeric_row(
         missing_reference=miss_ref / n_ref,
         missing_current=miss_cur / n_cur,
     )
-    if len(ref) == 0:
+    if valid_ref == 0:
         raise MltkUsageError(
             f"drift_report: column {display(column)!r} has no value in reference (all {n_ref} "
-            f"missing{'' if ref_series.isna().all() else ' or infinite'}); leave it out with "
+            f"missing{'' if ref_side.all_missing() else ' or infinite'}); leave it out with "
             "columns=, or fix the reference sample"
         )
     if method == "auto":
-        method = "wasserstein" if min(len(ref), len(cur)) >= AUTO_EFFECT_SIZE_FROM else "ks"
+        method = "wasserstein" if min(valid_ref, valid_cur) >= AUTO_EFFECT_SIZE_FROM else "ks"
     row.method = method
     if method in CATEGORICAL_ONLY:
         raise MltkUsageError(
@@ -285,13 +303,16 @@ def _numeric_row(
             "use ks, wasserstein, psi or jensenshannon (or categorical=[...] to treat it as "
             "categories)"
         )
-    if _too_few(row, len(ref), len(cur)):
+    if _too_few(row, valid_ref, valid_cur):
         return row
-    if len(cur) == 0:
+    if valid_cur == 0:
         row.statistic, row.p_value, row.drifted = math.inf, 0.0, True
         row.note = "all missing in current"
         row.threshold = _effect_threshold(thresholds, column, method)
         return row
+    if grid is not None:  # histograms in a shared grid, counted by an engine
+        return _binned_row(row, ref_side, cur_side, grid, method, thresholds)
+    ref, cur = ref_side.values, cur_side.values
     d, p_ks, wasserstein = _ks_and_wasserstein(ref, cur)
     p = p_ks
     if miss_ref or miss_cur:
@@ -309,6 +330,39 @@ def _numeric_row(
     else:  # jensenshannon over the PSI bins
         row.statistic = _js_numeric(ref, cur)
     row.threshold = _effect_threshold(thresholds, column, method)
+    return row
+
+
+def _binned_row(
+    row: DriftRow, ref: NumericSide, cur: NumericSide, grid: Any, method: str, thresholds: Any
+) -> DriftRow:
+    """The numeric row from exact histograms in a shared grid (see data/sketch.py)."""
+    from scipy import special
+
+    from mlops_testkit.data.sketch import decile_counts, ks_wasserstein
+
+    n, m = ref.valid, cur.valid
+    d, wasserstein, d_bound, w_bound = ks_wasserstein(grid, ref.binned, cur.binned)
+    root = math.sqrt(n * m / (n + m))
+    p = float(special.kolmogorov((root + 0.12 + 0.11 / root) * d))
+    if ref.missing or cur.missing:
+        p = min(1.0, 2 * min(p, _missing_test(ref.missing, ref.n, cur.missing, cur.n)))
+    row.p_value = min(max(p, 0.0), 1.0)
+    if method == "ks":
+        row.statistic, row.bound = d, d_bound
+    elif method == "wasserstein":
+        scale = ref.binned.std
+        if scale > 0:
+            row.statistic, row.bound = wasserstein / scale, w_bound / scale
+        else:
+            row.statistic = 0.0 if wasserstein == 0 and w_bound == 0 else math.inf
+    else:
+        p_bins, q_bins = decile_counts(grid, ref.binned, cur.binned)
+        if method == "psi":
+            row.statistic = _psi(p_bins / p_bins.sum(), q_bins / q_bins.sum())
+        else:
+            row.statistic = _js(p_bins, q_bins)
+    row.threshold = _effect_threshold(thresholds, row.column, method)
     return row
 
 
@@ -339,12 +393,12 @@ def _effect_threshold(thresholds: Any, column: str, method: str) -> float | None
 
 
 def _categorical_row(
-    column: str, ref_series: Any, cur_series: Any, method: str, thresholds: Any
+    column: str, ref_c: Any, cur_c: Any, n_ref: int, n_cur: int, method: str, thresholds: Any
 ) -> DriftRow:
     import numpy as np
 
-    ref_c, cur_c = _counts(ref_series), _counts(cur_series)
-    n_ref, n_cur = len(ref_series), len(cur_series)
+    if isinstance(ref_c, TooMany) or isinstance(cur_c, TooMany):
+        return _too_many_row(column, ref_c, cur_c, n_ref, n_cur, method)
     row = DriftRow(
         column,
         "categorical",
@@ -409,6 +463,25 @@ def _categorical_row(
     return row
 
 
+def _too_many_row(
+    column: str, ref_c: Any, cur_c: Any, n_ref: int, n_cur: int, method: str
+) -> DriftRow:
+    """More categories than an engine sends back: an identifier, or too many to compare."""
+    row = DriftRow(column, "categorical", method, math.nan, math.nan, applicable=False)
+    row.n_reference, row.n_current = n_ref, n_cur
+    side, n = (ref_c, n_ref) if isinstance(ref_c, TooMany) else (cur_c, n_cur)
+    what = (
+        "looks like an identifier"
+        if side is ref_c and side.distinct >= IDENTIFIER_SHARE * n
+        else "has too many categories to compare"
+    )
+    row.note = (
+        f"{what} ({side.distinct} distinct of {n} values): drift is not applicable; leave it "
+        "out with columns="
+    )
+    return row
+
+
 def drift_report(
     reference: Any,
     current: Any,
@@ -431,8 +504,8 @@ def drift_report(
         mlflow.log_metric("drifted_columns", len(report.drifted))
         report.to_frame().to_csv("drift.csv")
     """
-    reference = _as_pandas(reference, "reference")
-    current = _as_pandas(current, "current")
+    ref_b = backend_for(reference, "reference", "drift_report")
+    cur_b = backend_for(current, "current", "drift_report")
     if isinstance(alpha, bool) or not (isinstance(alpha, int | float) and 0 < alpha < 1):
         raise MltkUsageError(f"drift_report: alpha must be in (0, 1), got {alpha!r}")
     if correction not in CORRECTIONS:
@@ -454,8 +527,12 @@ def drift_report(
         raise MltkUsageError(
             f"drift_report: method must be a name or a mapping column -> name, got {method!r}"
         )
+    for side in (ref_b, cur_b):
+        check_columns(side)
+        if side.n_rows() == 0:
+            raise MltkUsageError(f"drift_report: {side.name} has no rows")
     if columns is None:
-        cols = list(dict.fromkeys([*reference.columns, *current.columns]))
+        cols = list(dict.fromkeys([*ref_b.columns, *cur_b.columns]))
     elif isinstance(columns, str) or not isinstance(columns, Sequence):
         raise MltkUsageError(f"drift_report: columns must be a list of names, got {columns!r}")
     else:
@@ -465,23 +542,33 @@ def drift_report(
             raise MltkUsageError(f"drift_report: columns names {repeated} more than once")
     if not cols:
         raise MltkUsageError("drift_report: no column to compare")
-    for name, frame in (("reference", reference), ("current", current)):
-        missing = [c for c in cols if c not in frame.columns]
+    for name, side in (("reference", ref_b), ("current", cur_b)):
+        missing = [c for c in cols if not side.has(c)]
         if missing:
             raise MltkUsageError(
                 f"drift_report: column(s) {missing} missing from {name}; compare the same "
                 "columns on both sides, or choose them with columns="
             )
-    kinds = _kinds(reference, current, cols, categorical)
+    kind = kinds(ref_b, cur_b, cols, categorical, "drift_report")
+    for col in cols:
+        _method_for(method, col, kind[col])  # a bad method fails before any engine work
+    numeric = numeric_sides(ref_b, cur_b, [c for c in cols if kind[c] == "numeric"])
+    categories = [c for c in cols if kind[c] == "categorical"]
+    ref_counts, cur_counts = ref_b.categories(categories), cur_b.categories(categories)
+    n_ref, n_cur = ref_b.n_rows(), cur_b.n_rows()
 
     def one(col: Any) -> DriftRow:
-        chosen = _method_for(method, col, kinds[col])
-        build = _numeric_row if kinds[col] == "numeric" else _categorical_row
-        row = build(col, reference[col], current[col], chosen, thresholds)
+        chosen = _method_for(method, col, kind[col])
+        if kind[col] == "numeric":
+            row = _numeric_row(col, *numeric[col], chosen, thresholds)
+        else:
+            row = _categorical_row(
+                col, ref_counts[col], cur_counts[col], n_ref, n_cur, chosen, thresholds
+            )
         row.column = display(col)
         return row
 
-    big = len(reference) > GRID_POINTS or len(current) > GRID_POINTS
+    big = n_ref > GRID_POINTS or n_cur > GRID_POINTS
     if big and len(cols) > 1:
         # numpy sorts and searches without the GIL: two threads use both cores.
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -528,6 +615,9 @@ def _too_few(row: DriftRow, valid_ref: int, valid_cur: int) -> bool:
 
 def _plots(report: DriftReport, reference: Any, current: Any) -> dict[str, Any]:
     """Histograms of the drifted numeric columns (up to 6), for the report."""
+    pd = sys.modules.get("pandas")
+    if pd is None or not all(isinstance(f, pd.DataFrame) for f in (reference, current)):
+        return {}  # engines send no values to draw
     by_name = {display(c): c for c in reference.columns}
     plots = {}
     for row in report.rows:

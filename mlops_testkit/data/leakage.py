@@ -132,6 +132,9 @@ def leakage_report(
         report = leakage_report(train_df, test_df, on=["customer_id"])
         print(f"{report.share:.1%} of test customers are also in train")
     """
+    engine = _engine_report(train, test, on, round, max_examples)
+    if engine is not None:
+        return engine
     pd = require("pandas", "leakage_report")
     import numpy as np
 
@@ -176,6 +179,41 @@ def leakage_report(
         for ti, tr in confirmed[:max_examples]
     ]
     return LeakageReport(len(confirmed), len(test), [display(c) for c in cols], examples)
+
+
+def _engine_report(
+    train: Any, test: Any, on: Any, decimals: Any, max_examples: int
+) -> LeakageReport | None:
+    """Leakage when a side lives in an engine (polars, Parquet, Spark): an exact join in
+    the engine of the higher rank; None when both sides are pandas DataFrames."""
+    import sys
+
+    from mlops_testkit.data.backends import backend_for, check_columns
+
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(train, pd.DataFrame) and isinstance(test, pd.DataFrame):
+        return None
+    where = "leakage_report"
+    sides = []
+    for obj, name in ((train, "train"), (test, "test")):
+        if pd is not None and isinstance(obj, pd.DataFrame):
+            _frame(obj, name)
+        side = backend_for(obj, name, where)
+        check_columns(side)
+        if side.n_rows() == 0:
+            raise MltkUsageError(f"leakage_report: {name} is empty: nothing to compare")
+        sides.append(side)
+    train_b, test_b = sides
+    cols = _on_columns(train_b, test_b, on)
+    _check_round(decimals)
+    if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 0:
+        raise MltkUsageError(
+            f"leakage_report: max_examples must be an integer >= 0, got {max_examples!r}"
+        )
+    if train_b.rank < test_b.rank:  # the join runs in the stronger engine
+        train_b = type(test_b)(test_b.adopt(train_b), "train", where)
+    leaked, total, examples = train_b.leaks(train_b.adopt(test_b), cols, decimals, max_examples)
+    return LeakageReport(leaked, total, [display(c) for c in cols], examples)
 
 
 def assert_no_leakage(

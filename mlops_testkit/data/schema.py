@@ -27,12 +27,27 @@ def _as_schema(schema: Any, where: str) -> Any:
     return schema
 
 
-def _check_frame(df: Any, where: str) -> None:
+def _check_frame(df: Any, where: str) -> Any:
+    """The frame pandera validates: pandas and polars frames as they are, a Parquet path or
+    a PyArrow object as a polars LazyFrame, a Spark DataFrame (pandera.pyspark)."""
+    import os
+
+    from mlops_testkit.data.backends import SUPPORTED, backend_for
+
     kind = type(df).__module__.split(".")[0]
-    if kind not in ("pandas", "polars") or not hasattr(df, "columns"):
-        raise MltkUsageError(
-            f"{where}: df must be a pandas (or polars) DataFrame, got {type(df).__name__}"
-        )
+    if kind in ("pandas", "polars") and hasattr(df, "columns"):
+        return df
+    if kind == "pyspark" and type(df).__name__ == "DataFrame":
+        from mlops_testkit.data.backends.spark import check_session
+
+        check_session(df, "df", where)
+        return df
+    if isinstance(df, str | os.PathLike) or kind == "pyarrow":
+        return backend_for(df, "df", where).lf
+    raise MltkUsageError(
+        f"{where}: df must be a pandas (or polars) DataFrame, got {type(df).__name__}; "
+        f"the data checks take {SUPPORTED}"
+    )
 
 
 @dataclass
@@ -90,6 +105,13 @@ def _rows(failure_cases: Any) -> list[dict[str, Any]]:
 
 
 def _height(df: Any) -> int:
+    kind = type(df).__module__.split(".")[0]
+    if kind == "pyspark":
+        return int(df.count())
+    if type(df).__name__ == "LazyFrame":
+        import polars as pl
+
+        return int(df.select(pl.len()).collect().item())
     try:
         return int(df.shape[0])
     except (AttributeError, TypeError, IndexError):
@@ -107,10 +129,13 @@ def schema_report(df: Any, schema: Any) -> SchemaReport:
     """
     where = "schema_report"
     schema = _as_schema(schema, where)
-    _check_frame(df, where)
+    df = _check_frame(df, where)
+    _check_engine(schema, df, where)
     errors = require("pandera.errors", where)
+    if type(df).__module__.startswith("pyspark"):
+        return _spark_report(df, schema)
     try:
-        validated = schema.validate(df, lazy=True)
+        validated = _validate(schema, df)
         if hasattr(df, "shape") and _height(df) == 0:  # degenerate evidence never passes
             empty = {
                 "check": "has rows",
@@ -132,6 +157,61 @@ def schema_report(df: Any, schema: Any) -> SchemaReport:
             "row index": None,
         }
         return SchemaReport(None, [row], getattr(schema, "name", None), _height(df))
+
+
+def _check_engine(schema: Any, df: Any, where: str) -> None:
+    """A pandera schema validates frames of its own engine only."""
+    engine = type(df).__module__.split(".")[0]
+    module = type(schema).__module__
+    own = "pandas" if ".pandas" in module or module == "pandera.api.dataframe.container" else None
+    own = "polars" if ".polars" in module else "pyspark" if ".pyspark" in module else own
+    if own is not None and own != engine:
+        package = {"pandas": "pandera.pandas", "polars": "pandera.polars"}.get(
+            engine, "pandera.pyspark"
+        )
+        raise MltkUsageError(
+            f"{where}: schema is a pandera {own} schema but df is a {engine} frame; "
+            f"write the schema with {package} for this engine"
+        )
+
+
+def _validate(schema: Any, df: Any) -> Any:
+    if type(df).__name__ != "LazyFrame":
+        return schema.validate(df, lazy=True)
+    # a LazyFrame is checked only for its schema by default: check the data too, in polars
+    from pandera.config import ValidationDepth, config_context
+
+    with config_context(validation_depth=ValidationDepth.SCHEMA_AND_DATA):
+        return schema.validate(df, lazy=True)
+
+
+def _spark_report(df: Any, schema: Any) -> SchemaReport:
+    """pandera.pyspark collects its errors on the returned frame instead of raising; Spark
+    rows have no index, so failures are per check (with the engine's message)."""
+    validated = schema.validate(df)
+    rows = []
+    for level in (validated.pandera.errors or {}).values():
+        for reason, items in level.items():
+            for item in items:
+                rows.append(
+                    {
+                        "check": str(item.get("check") or reason),
+                        "column": str(item.get("column") or "-"),
+                        "failure case": str(item.get("error", ""))[:200],
+                        "row index": None,
+                    }
+                )
+    height = _height(df)
+    if not rows and height == 0:
+        rows = [
+            {
+                "check": "has rows",
+                "column": "-",
+                "failure case": "the frame has 0 rows: nothing was validated",
+                "row index": None,
+            }
+        ]
+    return SchemaReport(None if rows else validated, rows, getattr(schema, "name", None), height)
 
 
 @evidences("data-1", "mon-2")

@@ -37,6 +37,23 @@ def test_serving_data_has_not_drifted(applicants, seed):
     assert_no_drift(applicants, serving_sample(3_000, seed=seed), columns=FEATURE_COLUMNS)
 
 
+@pytest.fixture
+def serving_log(tmp_path, seed):
+    """The serving log as a Parquet dataset, one file a day, as the serving job writes it."""
+    pytest.importorskip("polars")  # Parquet paths are read by polars: mlops-testkit[polars]
+    folder = tmp_path / "serving_log"
+    folder.mkdir()
+    for day in range(3):
+        log = serving_sample(1_000, seed=seed + day)
+        log.to_parquet(folder / f"day-{day}.parquet", index=False)
+    return folder
+
+
+def test_serving_log_has_not_drifted(applicants, serving_log):
+    # the log stays where it lives: polars scans the files, only counts come back
+    assert_no_drift(applicants, str(serving_log), columns=FEATURE_COLUMNS)
+
+
 def test_split_does_not_leak(split):
     train, test = split
     assert_no_leakage(train, test, on=["applicant_id"])

@@ -56,6 +56,13 @@ class Backend:
         self.obj, self.name, self.where = obj, name, where
         self.columns: list[Any] = []
 
+    def has(self, column: Any) -> bool:
+        """Whether the data has a column of this name."""
+        try:
+            return column in self.columns
+        except TypeError:
+            return False
+
     def n_rows(self) -> int:
         """Number of rows (a count in the engine)."""
         raise NotImplementedError
@@ -116,9 +123,9 @@ def backend_for(obj: Any, name: str, where: str) -> Backend:
 
         return PolarsBackend(obj, name, where)
     if isinstance(obj, str | os.PathLike):
-        from mlops_testkit.data.backends.polars import PolarsBackend, scan_parquet
+        from mlops_testkit.data.backends.polars import from_path
 
-        return PolarsBackend(scan_parquet(obj, name, where), name, where)
+        return from_path(obj, name, where)
     if module == "pyarrow" and type(obj).__name__ in ("Table", "FileSystemDataset", "Dataset"):
         from mlops_testkit.data.backends.arrow import arrow_backend
 
@@ -153,6 +160,12 @@ class NumericSide:
     missing: int
     values: Any = None
     binned: Any = None
+    backend: Any = None
+    column: Any = None
+
+    def all_missing(self) -> bool:
+        """No value at all (not even an infinite one): asked only for error messages."""
+        return bool(self.backend.all_missing(self.column))
 
     @property
     def valid(self) -> int:
@@ -175,8 +188,8 @@ def numeric_sides(
         if col not in gridded:
             rv, cv = ref_values[col], cur_values[col]
             out[col] = (
-                NumericSide(n_ref, n_ref - len(rv), values=rv),
-                NumericSide(n_cur, n_cur - len(cv), values=cv),
+                NumericSide(n_ref, n_ref - len(rv), values=rv, backend=ref, column=col),
+                NumericSide(n_cur, n_cur - len(cv), values=cv, backend=cur, column=col),
                 None,
             )
     if not gridded:
@@ -203,8 +216,8 @@ def numeric_sides(
     for col in gridded:
         rb, cb = ref_binned[col], cur_binned[col]
         out[col] = (
-            NumericSide(n_ref, rb.missing, binned=rb),
-            NumericSide(n_cur, cb.missing, binned=cb),
+            NumericSide(n_ref, rb.missing, binned=rb, backend=ref, column=col),
+            NumericSide(n_cur, cb.missing, binned=cb, backend=cur, column=col),
             grids[col],
         )
     return out

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mlops_testkit import MltkUsageError
+from mlops_testkit.data.backends import EXACT_UP_TO, Backend
 from mlops_testkit.data.drift_stats import MISSING
 from mlops_testkit.extras import require
 
@@ -122,3 +123,72 @@ def _is_missing(value: Any) -> bool:
         return bool(value != value) or value is None or str(value) in ("<NA>", "NaT")
     except (TypeError, ValueError):
         return False
+
+
+# --- the backend: a pandas DataFrame in memory, exact values --------------------------------
+
+
+class PandasBackend(Backend):
+    """A pandas DataFrame: every statistic is computed from its exact values."""
+
+    engine = "pandas"
+    rank = 0
+
+    def __init__(self, obj: Any, name: str, where: str) -> None:
+        super().__init__(obj, name, where)
+        if obj.empty or len(obj) == 0:
+            raise MltkUsageError(f"{where}: {name} is an empty DataFrame (no rows)")
+        check_unique_columns(obj, name, where)
+        self.columns = list(obj.columns)
+
+    def has(self, column: Any) -> bool:
+        try:
+            return column in self.obj.columns
+        except TypeError:  # an unhashable name
+            return False
+
+    def n_rows(self) -> int:
+        return len(self.obj)
+
+    def kind(self, column: Any) -> tuple[str, str]:
+        pd = require("pandas", self.where)
+        api, dtype = pd.api.types, self.obj.dtypes[column]
+        numeric = not api.is_bool_dtype(dtype) and (
+            api.is_numeric_dtype(dtype) or api.is_datetime64_any_dtype(dtype)
+        )
+        return ("numeric" if numeric else "categorical"), str(dtype)
+
+    def all_missing(self, column: Any) -> bool:
+        return bool(self.obj[column].isna().all())
+
+    def values(self, columns: list[Any]) -> dict[Any, Any]:
+        if len(self.obj) > EXACT_UP_TO and len(columns) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            # numpy sorts without the GIL: two threads use both cores
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                sorted_ = list(pool.map(lambda c: _numeric_values(self.obj[c]), columns))
+            return dict(zip(columns, sorted_, strict=True))
+        return {c: _numeric_values(self.obj[c]) for c in columns}
+
+    def sample(self, columns: list[Any], size: int) -> dict[Any, Any]:
+        return self.values(columns)
+
+    def binned(self, grids: dict[Any, Any]) -> dict[Any, Any]:
+        from mlops_testkit.data.sketch import bin_values
+
+        out = {}
+        for col, values in self.values(list(grids)).items():
+            out[col] = bin_values(grids[col], values)
+            out[col].missing = len(self.obj) - out[col].finite
+        return out
+
+    def categories(self, columns: list[Any]) -> dict[Any, Any]:
+        return {c: _counts(self.obj[c]) for c in columns}
+
+    def adopt(self, other: Backend) -> Any:
+        if other.engine != "pandas":
+            raise MltkUsageError(
+                f"{self.where}: a pandas {self.name} cannot take a {other.engine} {other.name}"
+            )
+        return other.obj

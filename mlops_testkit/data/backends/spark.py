@@ -1,0 +1,244 @@
+"""The Spark backend: a ``pyspark.sql.DataFrame`` in the user's own SparkSession (local,
+spark-submit, Databricks Connect / Spark Connect). Everything runs as Spark jobs; only
+aggregates come back: a count, moments, ``approxQuantile`` (a Greenwald-Khanna sketch)
+to place the grid, grid-bin counts, category counts (at most ``MAX_CATEGORIES``), and
+the few example rows of a leakage join."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlops_testkit import MltkUsageError
+from mlops_testkit.data.backends import EXACT_UP_TO, MAX_CATEGORIES, Backend, TooMany
+from mlops_testkit.data.drift_stats import MISSING
+from mlops_testkit.extras import require
+
+SKETCH_ERROR = 1e-4  # relative rank error of approxQuantile when it places the grid
+SKETCH_POINTS = 1025
+NUMERIC = (
+    "ByteType",
+    "ShortType",
+    "IntegerType",
+    "LongType",
+    "FloatType",
+    "DoubleType",
+    "DecimalType",
+    "DateType",
+    "TimestampType",
+    "TimestampNTZType",
+)
+
+
+def check_session(df: Any, name: str, where: str) -> None:
+    """A usage error when the DataFrame's SparkSession has been stopped."""
+    try:
+        session = df.sparkSession
+        context = getattr(session, "_sc", None)
+        stopped = context is not None and getattr(context, "_jsc", None) is None
+    except Exception:
+        stopped = True
+    if stopped:
+        raise MltkUsageError(
+            f"{where}: {name} is a Spark DataFrame whose SparkSession is stopped; build it "
+            "from a running session (SparkSession.builder.getOrCreate())"
+        )
+
+
+class SparkBackend(Backend):
+    """A pyspark.sql.DataFrame; every statistic is a Spark aggregate."""
+
+    engine = "spark"
+    rank = 2
+
+    def __init__(self, obj: Any, name: str, where: str) -> None:
+        super().__init__(obj, name, where)
+        check_session(obj, name, where)
+        self.F = require("pyspark.sql.functions", where)
+        self.types = {f.name: f.dataType for f in obj.schema.fields}
+        self.columns = list(obj.columns)
+        self._n: int | None = None
+
+    def n_rows(self) -> int:
+        if self._n is None:
+            self._n = int(self.obj.count())
+        return self._n
+
+    def kind(self, column: Any) -> tuple[str, str]:
+        dtype = self.types[column]
+        numeric = type(dtype).__name__ in NUMERIC
+        return ("numeric" if numeric else "categorical"), dtype.simpleString()
+
+    def all_missing(self, column: Any) -> bool:
+        return self.obj.select(self.F.col(column)).na.drop().limit(1).count() == 0
+
+    def _as_float(self, column: Any) -> Any:
+        """The column as a double, temporal values as nanoseconds; NaN and +-inf as null."""
+        F = self.F
+        name = type(self.types[column]).__name__
+        col = F.col(f"`{column}`")
+        if name == "DateType":
+            col = col.cast("timestamp")
+        if name in ("DateType", "TimestampType", "TimestampNTZType"):
+            col = F.unix_micros(col.cast("timestamp")) * 1000
+        col = col.cast("double")
+        bad = F.isnan(col) | (col == float("inf")) | (col == float("-inf"))
+        return F.when(bad, None).otherwise(col)
+
+    def _frame(self, columns: list[Any]) -> Any:
+        return self.obj.select([self._as_float(c).alias(f"v{i}") for i, c in enumerate(columns)])
+
+    def values(self, columns: list[Any]) -> dict[Any, Any]:
+        import numpy as np
+
+        if self.n_rows() > EXACT_UP_TO:
+            return {}
+        rows = self._frame(columns).collect()  # at most EXACT_UP_TO rows
+        out = {}
+        for i, col in enumerate(columns):
+            x = np.array([r[i] for r in rows if r[i] is not None], dtype=np.float64)
+            x.sort()
+            out[col] = x
+        return out
+
+    def sample(self, columns: list[Any], size: int) -> dict[Any, Any]:
+        import numpy as np
+
+        probs = [i / (SKETCH_POINTS - 1) for i in range(SKETCH_POINTS)]
+        names = [f"v{i}" for i in range(len(columns))]
+        quantiles = self._frame(columns).approxQuantile(names, probs, SKETCH_ERROR)
+        return {c: np.array(q, dtype=np.float64) for c, q in zip(columns, quantiles, strict=True)}
+
+    def binned(self, grids: dict[Any, Any]) -> dict[Any, Any]:
+        import math
+
+        from mlops_testkit.data.sketch import Binned
+
+        F = self.F
+        columns = list(grids)
+        frame = self._frame(columns)
+        moments = []
+        for i in range(len(columns)):
+            v = F.col(f"v{i}")
+            moments += [
+                F.count(v),
+                F.min(v),
+                F.max(v),
+                F.stddev_pop(v),
+                F.sum(F.when(v != F.floor(v), 1).otherwise(0)),
+            ]
+        stats = frame.agg(*moments).collect()[0]
+        # one job: (column, bin) pairs of all columns, counted by a hash aggregate
+        pairs = F.explode(
+            F.array(
+                *[
+                    F.struct(F.lit(i).alias("c"), F.expr(grids[c].spark_index(f"v{i}")).alias("b"))
+                    for i, c in enumerate(columns)
+                ]
+            )
+        ).alias("p")
+        counted = (
+            frame.select(pairs)
+            .select("p.c", "p.b")
+            .where(F.col("b").isNotNull())
+            .groupBy("c", "b")
+            .count()
+            .collect()
+        )
+        n = self.n_rows()
+        out = {}
+        for i, c in enumerate(columns):
+            finite, lo, hi, std, non_integer = stats[5 * i : 5 * i + 5]
+            out[c] = Binned(
+                {},
+                int(finite),
+                n - int(finite),
+                math.inf if lo is None else float(lo),
+                -math.inf if hi is None else float(hi),
+                math.nan if std is None else float(std),
+                int(non_integer or 0),
+            )
+        for row in counted:
+            out[columns[row["c"]]].counts[int(row["b"])] = int(row["count"])
+        return out
+
+    def categories(self, columns: list[Any]) -> dict[Any, Any]:
+        F = self.F
+        out: dict[Any, Any] = {}
+        for col in columns:
+            rows = (
+                self.obj.groupBy(F.col(f"`{col}`").alias("k"))
+                .count()
+                .limit(MAX_CATEGORIES + 1)
+                .collect()
+            )
+            if len(rows) > MAX_CATEGORIES:
+                distinct = self.obj.select(F.countDistinct(F.col(f"`{col}`"))).collect()[0][0]
+                out[col] = TooMany(int(distinct))
+                continue
+            counts: dict[Any, int] = {}
+            for row in rows:
+                key = row["k"]
+                label = MISSING if key is None or key != key else _hashable(key)
+                counts[label] = counts.get(label, 0) + int(row["count"])
+            out[col] = counts
+        return out
+
+    # --- leakage: an exact join in Spark -----------------------------------------------------
+
+    def adopt(self, other: Backend) -> Any:
+        session = self.obj.sparkSession
+        if other.engine == "spark":
+            return other.obj
+        if other.engine == "polars" and getattr(other, "files", None):
+            return session.read.parquet(*other.files)
+        frame = other.obj if other.engine == "pandas" else other.lf.collect().to_pandas()
+        try:
+            return session.createDataFrame(frame)
+        except Exception as exc:
+            raise MltkUsageError(
+                f"{self.where}: {other.name} cannot be compared with the Spark {self.name}: "
+                f"{str(exc).splitlines()[0][:200]}"
+            ) from None
+
+    def leaks(self, test: Any, on: list[Any], decimals: Any, max_examples: int) -> Any:
+        F = self.F
+        test_types = {f.name: f.dataType for f in test.schema.fields}
+
+        def key(col: Any, i: int, types: dict[str, Any], prefix: str) -> Any:
+            expr = F.col(f"`{col}`")
+            if types[col] != (self.types if types is test_types else test_types)[col]:
+                both = all(type(t[col]).__name__ in NUMERIC[:7] for t in (self.types, test_types))
+                expr = expr.cast("double" if both else "string")
+            places = decimals.get(col) if isinstance(decimals, dict) else decimals
+            if places is not None and type(types[col]).__name__ in ("FloatType", "DoubleType"):
+                expr = F.round(expr, places)
+            return expr.alias(f"{prefix}{i}")
+
+        train_keys = self.obj.select(
+            [key(c, i, self.types, "t") for i, c in enumerate(on)]
+        ).dropDuplicates()
+        test_keys = test.select([key(c, i, test_types, "k") for i, c in enumerate(on)])
+        condition = [F.col(f"k{i}").eqNullSafe(F.col(f"t{i}")) for i in range(len(on))]
+        joined = test_keys.join(train_keys, on=condition, how="left_semi")
+        leaked, total = joined.count(), test.count()
+        examples = joined.limit(max_examples).collect() if max_examples else []
+        return (
+            int(leaked),
+            int(total),
+            [
+                {
+                    "test row": None,  # Spark rows have no index
+                    "train row": None,
+                    **{str(c): row[f"k{i}"] for i, c in enumerate(on[:6])},
+                }
+                for row in examples
+            ],
+        )
+
+
+def _hashable(value: Any) -> Any:
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
