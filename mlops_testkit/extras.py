@@ -32,5 +32,5 @@ def require(module: str, needed_by: str) -> ModuleType:
     """Import ``module`` or raise :class:`MissingExtraError` naming the install line."""
     try:
         return importlib.import_module(module)
-    except ImportError as exc:
+    except (ImportError, SystemExit) as exc:  # some packages sys.exit() when a part is missing
         raise MissingExtraError(missing_message(module, needed_by)) from exc

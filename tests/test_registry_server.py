@@ -194,7 +194,8 @@ def test_train_register_evaluate_promote_rollback(project, mlflow_server) -> Non
     back = cli("rollback")
     assert back.returncode == 0 and "champion after:  v1" in back.stdout, back.stderr
     again = cli("rollback")
-    assert again.returncode == 0 and "nothing to do" in again.stdout
+    # issue 17: the second rollback says there is nothing to roll back to, exit 0
+    assert again.returncode == 0 and "nothing to roll back to" in again.stdout
     assert aliases(name, mlflow_server.uri)["champion"] == "1"
 
 

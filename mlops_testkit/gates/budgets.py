@@ -25,7 +25,6 @@ def _percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
-@evidences("mon-6")
 def _positive(value: Any, name: str, where: str) -> float:
     """A finite number > 0 (numpy scalars welcome), or the kit's usage error."""
     number = _number(value, name, where)
@@ -34,6 +33,7 @@ def _positive(value: Any, name: str, where: str) -> float:
     return number
 
 
+@evidences("mon-6")
 def assert_latency(
     predict: Callable[[Any], Any],
     batch: Any,
