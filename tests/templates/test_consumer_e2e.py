@@ -389,7 +389,10 @@ def passed_jobs(log: str) -> set[str]:
     return {m.group(1).strip() for m in re.finditer(r"PASS\s+(\S[^\n]*?)\s*$", log, re.M)}
 
 
-@pytest.fixture(scope="module")
+# Session scope: the group "mlflow_server" runs on one xdist worker, where tests of other
+# modules of the group may come between these steps; a module fixture would be torn down
+# (and the steps' state lost) when they do.
+@pytest.fixture(scope="session")
 def consumer(tmp_path_factory, mlflow_server) -> Consumer:
     repo = Consumer(tmp_path_factory.mktemp("consumer-e2e"), mlflow_server.uri)
     upstream = repo.tmp / "upstream"  # this checkout, as act sees acme/mlops-testkit@SHA
