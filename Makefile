@@ -72,6 +72,9 @@ demo: install
 	@echo "== examples/sentiment: behavioral tests (MFT, INV, DIR) of a text classifier =="
 	cd examples/sentiment && ../../$(BIN)/python -m pytest --mltk-score --mltk-report mltk-report.md --mltk-json mltk-results.json $(PYTEST_ARGS)
 	@echo
+	@echo "== examples/tour: the README's five-minute tour, as a file =="
+	cd examples/tour && ../../$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	@echo
 	@echo "== credit_scoring again with --mltk-changed-since HEAD: model tests run only if model code changed"
 	@echo "   (the gates now judge the champion itself: --mltk-candidate champion) =="
 	$(CS) ../../$(BIN)/python -m pytest -q --mltk-changed-since HEAD --mltk-candidate champion $(PYTEST_ARGS)
