@@ -234,9 +234,10 @@ class Consumer:
         return head if re.fullmatch(r"[0-9a-f]{40}", head) else "0" * 40
 
     def require(self, *steps: str) -> None:
+        """Steps run in order in one test; a missing one is a failure, never a skip."""
         missing = [s for s in steps if s not in self.done]
         if missing:
-            pytest.skip(f"an earlier step did not pass: {', '.join(missing)}")
+            pytest.fail(f"an earlier step did not pass: {', '.join(missing)}")
 
     def run(
         self, *cmd: str, env: dict[str, str] | None = None, timeout: float = 300
@@ -425,7 +426,7 @@ def readme_init(readme: Path, sha: str) -> list[str]:
     return [*words, "--install", "true"]
 
 
-def test_init_wires_the_repository(consumer) -> None:
+def step_init_wires_the_repository(consumer) -> None:
     """The init commands of the READMEs, as a new user runs them; nothing is edited
     after."""
     gitlab = consumer.ok(*readme_init(ROOT / "gitlab_templates" / "README.md", consumer.sha))
@@ -440,7 +441,7 @@ def test_init_wires_the_repository(consumer) -> None:
     consumer.done.add("init")
 
 
-def test_first_commit_and_first_push(consumer) -> None:
+def step_first_commit_and_first_push(consumer) -> None:
     consumer.require("init")
     installed = consumer.ok("pre-commit", "install")
     assert "pre-push" in installed
@@ -493,7 +494,7 @@ def _merge_request(consumer, branch: str, path: str) -> tuple[str, dict[str, str
     return out, ran, gitlab, github
 
 
-def test_merge_request_with_a_data_only_change_skips_the_model_tests(consumer) -> None:
+def step_merge_request_with_a_data_only_change_skips_the_model_tests(consumer) -> None:
     consumer.require("first push")
     pushed, ran, gitlab, github = _merge_request(consumer, "data-fix", "data.py")
     assert "test_model_learns" not in ran and ran.get("test_labels_are_balanced_enough")
@@ -504,7 +505,7 @@ def test_merge_request_with_a_data_only_change_skips_the_model_tests(consumer) -
     consumer.done.add("data merge request")
 
 
-def test_merge_request_with_a_model_change_runs_the_model_tests(consumer) -> None:
+def step_merge_request_with_a_model_change_runs_the_model_tests(consumer) -> None:
     consumer.require("first push")
     _, ran, gitlab, github = _merge_request(consumer, "model-fix", "model.py")
     assert ran.get("test_model_learns") == "passed"
@@ -513,7 +514,7 @@ def test_merge_request_with_a_model_change_runs_the_model_tests(consumer) -> Non
     consumer.done.add("model merge request")
 
 
-def test_main_trains_evaluates_and_promotes(consumer) -> None:
+def step_main_trains_evaluates_and_promotes(consumer) -> None:
     consumer.require("data merge request", "model merge request")
     consumer.git("merge", "-q", "--no-edit", "data-fix", "model-fix")
     _, ran = consumer.push("origin", "main")
@@ -536,7 +537,7 @@ def test_main_trains_evaluates_and_promotes(consumer) -> None:
     consumer.done.add("main")
 
 
-def test_scheduled_monitor(consumer) -> None:
+def step_scheduled_monitor(consumer) -> None:
     consumer.require("first push")
     schedule = ["--variable", "CI_PIPELINE_SOURCE=schedule", "--variable", "MLTK_MONITOR=true"]
     gitlab = consumer.gitlab(
@@ -548,7 +549,7 @@ def test_scheduled_monitor(consumer) -> None:
     consumer.done.add("monitor")
 
 
-def test_manual_rollback_then_nothing_to_roll_back(consumer) -> None:
+def step_manual_rollback_then_nothing_to_roll_back(consumer) -> None:
     consumer.require("main")
     # GitHub's payload carries workflow_dispatch inputs as strings; `inputs` has the types
     github = consumer.act("workflow_dispatch", {"inputs": {"rollback": "true"}})
@@ -562,3 +563,22 @@ def test_manual_rollback_then_nothing_to_roll_back(consumer) -> None:
     assert "mltk-rollback" in passed_jobs(gitlab), gitlab[-3000:]
     assert f"nothing to roll back to: {MODEL} v1 is the champion" in gitlab
     assert consumer.aliases() == known
+
+
+STEPS = [
+    step_init_wires_the_repository,
+    step_first_commit_and_first_push,
+    step_merge_request_with_a_data_only_change_skips_the_model_tests,
+    step_merge_request_with_a_model_change_runs_the_model_tests,
+    step_main_trains_evaluates_and_promotes,
+    step_scheduled_monitor,
+    step_manual_rollback_then_nothing_to_roll_back,
+]
+
+
+def test_a_consumer_repository_end_to_end(consumer) -> None:
+    """The steps in order, in one test: they share one repository and its history, so
+    they must run in one process, one after the other (xdist would spread separate tests
+    over workers)."""
+    for step in STEPS:
+        step(consumer)
