@@ -120,3 +120,36 @@ def test_a_passing_suite_passes() -> None:
     suite.add(MFT(["good", "great"], labels=[1, 1], name="easy", capability="V", description="d"))
     results = run_checklist(suite, Model())
     assert [r.fails for r in results] == [0]
+
+
+def test_results_are_named_by_the_suites_key_and_recorded(pytester) -> None:
+    suite = TestSuite()
+    suite.add(
+        MFT(["good", "great"], labels=[1, 1], name="inner", capability="V", description="d"),
+        "single positive words",
+    )
+    suite.add(MFT(["bad"], labels=[0], capability="V", description="d"), "single negative words")
+    results = checklist_report(suite, Model())
+    assert [r.name for r in results] == ["single positive words", "single negative words"]
+    # inside a test, run_checklist records them: they show in the summary with the test
+    pytester.makepyfile(test_suite="""
+from checklist.test_suite import TestSuite
+from checklist.test_types import MFT
+from mlops_testkit import run_checklist
+
+def predict(texts):
+    import numpy as np
+    p = np.array([0.9 if "good" in t or "great" in t else 0.1 for t in texts])
+    return np.stack([1 - p, p], axis=1)
+
+def test_suite():
+    suite = TestSuite()
+    suite.add(
+        MFT(["good", "great"], labels=[1, 1], name="inner", capability="V", description="d"),
+        "single positive words",
+    )
+    run_checklist(suite, predict)
+""")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mltk-score")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*test_suite MFT single positive words: 0/2*ok"])
