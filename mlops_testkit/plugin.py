@@ -28,7 +28,7 @@ from mlops_testkit.reporting.results import (
     transportable,
 )
 from mlops_testkit.seeding import reseed, torch_deterministic
-from mlops_testkit.session import CATEGORIES, MltkSession
+from mlops_testkit.session import CATEGORIES, STASH, MltkSession
 from mlops_testkit.settings import RANDOM_SEED, add_options
 
 __all__ = ["candidate", "champion", "device", "seed"]
@@ -287,9 +287,9 @@ class _Collector:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    if session.config.stash.get(_stash_key(), None) is None:
+    state = session.config.stash.get(STASH, None)
+    if state is None:
         return
-    state = _state(session.config)
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is None:
         state.finish(session)
@@ -300,7 +300,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     if getattr(config, "workerinput", None) is not None:
         return
-    state = config.stash.get(_stash_key(), None)
+    state = config.stash.get(STASH, None)
     if state is None:
         return
     from mlops_testkit.reporting.summary import summary_lines
@@ -315,11 +315,3 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.write_line(seed_line)
     for line in lines:
         terminalreporter.write_line(line)
-
-
-def _stash_key() -> pytest.StashKey[MltkSession]:
-    return session.STASH
-
-
-def _state(config: pytest.Config) -> MltkSession:
-    return session.get(config)

@@ -11,7 +11,7 @@ from importlib import metadata
 import pytest
 import torch
 
-from credit_scoring.data import generate_applicants
+from credit_scoring.data import COLUMNS, SENSITIVE, generate_applicants
 from credit_scoring.pipelines import KEY, contact_records, serving_features, training_features
 from credit_scoring.train import train
 from mlops_testkit import (
@@ -22,17 +22,8 @@ from mlops_testkit import (
     assert_no_target_leakage,
 )
 
-MODEL_INPUTS = [
-    "age",
-    "income",
-    "employment_years",
-    "debt",
-    "credit_history_months",
-    "late_payments",
-    "loan_amount",
-    "region",
-    "home_ownership",
-]
+# what the model is fed: every column but the key, the label and the audited attribute
+MODEL_INPUTS = [c for c in COLUMNS if c not in ("applicant_id", "defaulted", *SENSITIVE)]
 
 
 @pytest.fixture(scope="module")
