@@ -391,27 +391,38 @@ def _positive(text: str) -> float:
 
 
 def _cmd_gate(args: argparse.Namespace) -> int:
-    from mlops_testkit.gate_report import GateReportError, gate_summary, read_report
+    from mlops_testkit.gate_report import (
+        GateReportError,
+        gate_key,
+        gate_markdown,
+        gate_summary,
+        read_report,
+        reasons,
+    )
 
+    warnings: list[str] = []
     try:
-        report = read_report(args.report)
+        report = read_report(args.report, key=gate_key(), warnings=warnings)
     except GateReportError as exc:
         print(f"mlops-testkit gate: REFUSED: {exc}", file=sys.stderr)
         return 1
+    for warning in warnings:
+        print(f"mlops-testkit gate: WARNING: {warning}", file=sys.stderr)
     passed, rows = gate_summary(report)
-    if args.markdown:
-        from mlops_testkit.gate_report import gate_markdown
-
-        print(gate_markdown(report))
-    else:
-        print(rows)
-    if not report["gates"]:
-        print("mlops-testkit gate: REFUSED: the report holds no gate result", file=sys.stderr)
-        return 1
-    verdict = "PASSED" if passed else "REFUSED: a gate failed"
+    print(gate_markdown(report) if args.markdown else rows)
+    why = reasons(report)
+    tests = report.get("gate_tests") or []
+    about = f"{len(report['gates'])} gates in {len(tests)} gate tests, git {report.get('git_sha') or '-'}"
+    if report.get("git_dirty"):
+        about += " (dirty working tree)"
+    verdict = (
+        "PASSED"
+        if not why
+        else f"REFUSED: {why[0]}" + (f" (+{len(why) - 1} more reason(s))" if len(why) > 1 else "")
+    )
     print(
-        f"mlops-testkit gate: {verdict} ({len(report['gates'])} gates, git {report.get('git_sha') or '-'})",
-        file=sys.stderr if args.markdown else sys.stdout,
+        f"mlops-testkit gate: {verdict} ({about})",
+        file=sys.stderr if args.markdown or why else sys.stdout,
     )
     return 0 if passed else 1
 

@@ -111,15 +111,21 @@ def candidate(request: pytest.FixtureRequest) -> Any:
             assert_metric("auc", roc_auc(holdout.y, proba), min=0.8)
     """
     registry = _registry(request)
-    return _from_registry(request, registry.candidate)
+    model = _from_registry(request, registry.candidate)
+    request.addfinalizer(model.close)
+    return model
 
 
 @pytest.fixture(scope="session")
 def champion(request: pytest.FixtureRequest) -> Any:
     """The model in production: the version behind the registry's ``champion`` alias when
-    the candidate was resolved. Before the first deployment there is none, and tests
-    that compare against it skip with that reason::
+    the candidate was resolved, judged with its own registered code (a version whose
+    ``code_paths`` modules differ from the working tree's runs in a process of its own).
+    Before the first deployment there is none, and tests that compare against it skip
+    with a reason starting "first deployment"; a gate test allows that skip with
+    ``@pytest.mark.gate(allow_skip="first deployment")``::
 
+        @pytest.mark.gate(allow_skip="first deployment")
         def test_no_regression(candidate, champion, holdout):
             assert_no_regression("auc", auc(candidate, holdout), auc(champion, holdout))
     """
@@ -130,4 +136,5 @@ def champion(request: pytest.FixtureRequest) -> Any:
             f"first deployment: model {registry.model_name!r} has no 'champion' alias yet, "
             "so there is nothing to compare against"
         )
+    request.addfinalizer(model.close)
     return model

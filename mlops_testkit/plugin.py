@@ -22,6 +22,7 @@ from mlops_testkit.devices import DeviceStatus, check_marker_names, devices_for_
 from mlops_testkit.fixtures import candidate, champion, device, seed
 from mlops_testkit.reporting.results import (
     _CURRENT,
+    ACTIVE,
     Recorder,
     renderer_for,
     safely,
@@ -40,7 +41,10 @@ MARKERS = (
     "deterministic algorithms for it. Example: @pytest.mark.model(deterministic=True)",
     "behavioral: a behavioral test of a model (invariance, directional, minimum "
     "functionality). Example: @pytest.mark.behavioral",
-    "gate: a quality gate deciding whether a model may be promoted. Example: @pytest.mark.gate",
+    "gate(allow_skip=None): a quality gate deciding whether a model may be promoted; the "
+    "gate report fails unless every gate test passed and recorded a gate. A skip fails it "
+    "too, unless allow_skip is True or a text found in the skip's reason. Example: "
+    "@pytest.mark.gate(allow_skip='first deployment')",
     "devices(*names): run the 'device' fixture only on these of cpu, cuda, mps. "
     "Example: @pytest.mark.devices('cpu', 'cuda')",
     "mlscore(*items): this test evidences these ML Test Score items when it passes "
@@ -72,12 +76,16 @@ def pytest_configure(config: pytest.Config) -> None:
     state = MltkSession.start(config)
     config.stash[session.STASH] = state
     config.pluginmanager.register(_Collector(state), COLLECTOR_NAME)
+    ACTIVE.orphans = state.orphans  # results recorded while no test runs
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     collector = config.pluginmanager.get_plugin(COLLECTOR_NAME)
     if collector is not None:
         config.pluginmanager.unregister(collector)
+    state = config.stash.get(STASH, None)
+    if state is not None and ACTIVE.orphans is state.orphans:
+        ACTIVE.orphans = None
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -90,8 +98,12 @@ def pytest_configure_node(node: Any) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
-    """pytest-xdist: collect what each worker learnt (deselections, device probes)."""
-    session.get(node.config).from_worker(getattr(node, "workeroutput", {}) or {})
+    """pytest-xdist: collect what each worker learnt (deselections, device probes, its
+    gate tests); a worker that went down without its output makes the gate report
+    incomplete."""
+    output = getattr(node, "workeroutput", None)
+    name = getattr(getattr(node, "gateway", None), "id", None) or "a worker"
+    session.get(node.config).from_worker(output or {}, name=name, error=error)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -182,7 +194,30 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
     return ["mlops-testkit devices found: " + describe_probe(state.probe())]
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> Any:
+    """Every collected gate test, before and after deselection (``-k``, ``-m``,
+    ``--mltk-changed-since`` or another plugin): the gate report accounts for each."""
+    from mlops_testkit.session import gate_marker
+
+    state = session.get(config)
+    before = {}
+    for item in items:
+        try:
+            allowed = gate_marker(item)
+        except ValueError as exc:
+            raise pytest.UsageError(f"mlops-testkit: {exc}") from None
+        if allowed is not None:
+            before[item.nodeid] = allowed
+    result = yield
+    _select(config, items)
+    state.collected_gates(before, {item.nodeid for item in items})
+    return result
+
+
+def _select(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Check ``mlscore`` markers; deselect model tests when ``--mltk-changed-since`` says
+    no model code changed."""
     from mlops_testkit.reporting.score import check_items
 
     for item in items:
@@ -206,6 +241,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # --- running -------------------------------------------------------------------------
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    # Every check the test's setup, call and teardown (its fixtures) run records into the
+    # test's recorder; ACTIVE.recorder lets threads the test starts record there too.
+    recorder = item.stash.setdefault(RECORDER, Recorder(item.nodeid))
+    token = _CURRENT.set(recorder)
+    ACTIVE.recorder = recorder
+    try:
+        return (yield)
+    finally:
+        ACTIVE.recorder = None
+        _CURRENT.reset(token)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     state = session.get(item.config)
@@ -219,17 +268,6 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         stack = contextlib.ExitStack()
         stack.enter_context(torch_deterministic())
         item.stash[DETERMINISTIC_CTX] = stack
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Any:
-    # Every check the test calls records its result here, only while the test runs.
-    recorder = item.stash.setdefault(RECORDER, Recorder(item.nodeid))
-    token = _CURRENT.set(recorder)
-    try:
-        return (yield)
-    finally:
-        _CURRENT.reset(token)
 
 
 @pytest.hookimpl(trylast=True)
@@ -247,13 +285,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report.mltk_categories = [c for c in CATEGORIES if item.get_closest_marker(c)]
     callspec = getattr(item, "callspec", None)
     report.mltk_device = callspec.params.get("device") if callspec is not None else None
+    recorder = item.stash.get(RECORDER, None) or Recorder(item.nodeid)
+    report.mltk_results = transportable(recorder.take())  # what this phase recorded
+    if call.excinfo is not None:
+        report.mltk_message = session.first_line(call.excinfo)
     if call.when == "call":
-        recorder = item.stash.get(RECORDER, None) or Recorder(item.nodeid)
         claimed = {i for m in item.iter_markers("mlscore") for i in m.args}
         if "champion" in getattr(item, "fixturenames", ()):  # reached the call: one exists
             claimed.add("infra-7")  # a registry champion, moved by promote and rollback
         report.mltk_evidence = sorted(recorder.evidence | claimed)
-        report.mltk_results = transportable(recorder.results)
         _junit_properties(item, report, recorder)
     return report
 

@@ -79,10 +79,19 @@ def parse_ref(text: str) -> str:
 
 
 def parse_path(text: str) -> str:
-    """Parse a file path: any non-empty string."""
+    """Parse the path of a file to write: non-empty, and not a directory, device or FIFO
+    (a symlink is written through to its target; the link is kept)."""
+    from pathlib import Path
+
+    from mlops_testkit._io import writable_target
+
     value = str(text).strip()
-    if not value:
-        raise ValueError("an empty path; expected a file path, e.g. gate-report.json")
+    if not value or "\0" in value:
+        raise ValueError(f"{text!r} is not a file path; expected e.g. gate-report.json")
+    try:
+        writable_target(Path(value))
+    except OSError as exc:
+        raise ValueError(str(exc)) from None
     return value
 
 

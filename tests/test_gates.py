@@ -21,7 +21,7 @@ from mlops_testkit import (
     assert_slices,
 )
 from mlops_testkit.cli import main as cli
-from mlops_testkit.gate_report import GateReportError, build_report, read_report
+from mlops_testkit.gate_report import GateReportError, build_report, gate_test_entry, read_report
 
 
 def test_metric_bars() -> None:
@@ -226,10 +226,13 @@ def test_gate_report_is_written_once_and_verifiable(pytester, workers, capsys) -
     )
     path = pytester.path / "out" / "gates.json"
     report = read_report(path)
-    assert report["schema_version"] == 1 and report["passed"] is False
+    assert report["schema_version"] == 2 and report["passed"] is False
     assert len(report["gates"]) == 6 and all(g["test_id"] for g in report["gates"])
+    outcomes = {t["test_id"].rsplit("::", 1)[1]: t["outcome"] for t in report["gate_tests"]}
+    assert len(outcomes) == 6 and outcomes["test_latency_like[3]"] == "failed"
+    assert {o for n, o in outcomes.items() if n != "test_latency_like[3]"} == {"passed"}
     assert cli(["gate", str(path)]) == 1
-    assert "REFUSED: a gate failed" in capsys.readouterr().out
+    assert "REFUSED: gate test " in capsys.readouterr().err
 
 
 def test_gate_cli_refuses_anything_untrustworthy(tmp_path, capsys) -> None:
@@ -244,7 +247,8 @@ def test_gate_cli_refuses_anything_untrustworthy(tmp_path, capsys) -> None:
                 "details": {},
                 "test_id": "t",
             }
-        ]
+        ],
+        gate_tests=[gate_test_entry("t", "passed", gates=1)],
     )
     path = tmp_path / "gates.json"
     path.write_text(json.dumps(good))
@@ -254,6 +258,7 @@ def test_gate_cli_refuses_anything_untrustworthy(tmp_path, capsys) -> None:
     shown = capsys.readouterr()
     assert shown.out.startswith("### mlops-testkit gates: passed")
     assert "| auc | 0.8 | >= 0.7 | pass | `t` |" in shown.out and "PASSED" in shown.err
+    assert "| `t` | passed | 1 | pass |" in shown.out
 
     tampered = dict(good, passed=True, gates=[dict(good["gates"][0], value=0.99)])
     path.write_text(json.dumps(tampered))
@@ -274,5 +279,6 @@ def test_gate_cli_refuses_anything_untrustworthy(tmp_path, capsys) -> None:
     empty = build_report([])
     path.write_text(json.dumps(empty))
     assert cli(["gate", str(path)]) == 1
+    assert "no gate test was collected" in capsys.readouterr().err
     with pytest.raises(GateReportError):
         read_report(tmp_path / "missing.json")

@@ -6,7 +6,13 @@ import pytest
 def test_markers_are_listed_with_an_example(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--markers")
     out = result.stdout.str()
-    for name in ("data", "model(deterministic=None)", "behavioral", "gate", "devices(*names)"):
+    for name in (
+        "data",
+        "model(deterministic=None)",
+        "behavioral",
+        "gate(allow_skip=None)",
+        "devices(*names)",
+    ):
         line = next(line for line in out.splitlines() if line.startswith(f"@pytest.mark.{name}:"))
         assert "Example: @pytest.mark." in line
 

@@ -21,7 +21,7 @@ pytest.importorskip("mlflow")
 from mlflow import MlflowClient
 
 from mlops_testkit.cli import main as cli
-from mlops_testkit.gate_report import build_report
+from mlops_testkit.gate_report import build_report, gate_test_entry
 from mlops_testkit.registry.promotion import (
     LOCK_PREFIX,
     PromotionError,
@@ -80,6 +80,7 @@ def report(tmp_path: Path, name: str, version: str, champion: str | None, passed
     gate = dict(GATE, passed=passed, value=0.8 if passed else 0.6)
     data = build_report(
         [gate],
+        gate_tests=[gate_test_entry("t::auc", "passed", gates=1, failed_gates=int(not passed))],
         git_sha="abc123",
         model={"name": name, "version": version, "champion_version": champion},
     )
@@ -118,7 +119,7 @@ def test_second_promotion_keeps_the_previous_champion(client, model, tmp_path) -
 @pytest.mark.parametrize(
     "make, why",
     [
-        (lambda p, m: report(p, m, "1", None, passed=False), "1 gate(s) failed"),
+        (lambda p, m: report(p, m, "1", None, passed=False), "gate 'auc' failed: 0.6"),
         (lambda p, m: report(p, m, "2", None), "is about m-"),
         (lambda p, m: report(p, "other-model", "1", None), "is about other-model v1"),
         (lambda p, m: str(p / "missing.json"), "no gate report at"),
@@ -145,12 +146,12 @@ def test_tampered_truncated_and_unknown_reports_are_refused(client, model, tmp_p
         path.write_text(text)
         with pytest.raises(PromotionError, match=re.escape(why)):
             promote(model, "1", str(path), client=client)
-    no_model = build_report([GATE])
+    no_model = build_report([GATE], gate_tests=[gate_test_entry("t::auc", "passed", gates=1)])
     path.write_text(json.dumps(no_model))
     with pytest.raises(PromotionError, match="names no model version"):
         promote(model, "1", str(path), client=client)
     path.write_text(json.dumps(build_report([], model={"name": model, "version": "1"})))
-    with pytest.raises(PromotionError, match="holds no gate result"):
+    with pytest.raises(PromotionError, match="no gate test was collected"):
         promote(model, "1", str(path), client=client)
     assert "champion" not in aliases(client, model)
 
@@ -300,7 +301,8 @@ def _free_port() -> int:
 def test_cli_refuses_cleanly(client, model, tmp_path, capsys, monkeypatch) -> None:
     path = report(tmp_path, model, "1", None, passed=False)
     assert cli(["promote", "--model", model, "--version", "1", "--gate-report", path]) == 1
-    assert "REFUSED: 1 gate(s) failed" in capsys.readouterr().err
+    assert "REFUSED: the gate report" in (err := capsys.readouterr().err)
+    assert "gate 'auc' failed: 0.6, required >= 0.7" in err
     good = report(tmp_path, model, "1", None)
     assert cli(["promote", "--model", model, "--version", "v1", "--gate-report", good]) == 0
     out = capsys.readouterr().out

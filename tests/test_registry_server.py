@@ -19,9 +19,10 @@ import pytest
 pytest.importorskip("mlflow")
 pytest.importorskip("sklearn")
 
+import gate_cases
 from mlflow import MlflowClient
 
-from mlops_testkit.gate_report import build_report
+from mlops_testkit.gate_report import build_report, gate_test_entry
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("mlflow_server")]
 CLI = Path(sys.executable).with_name("mlops-testkit")
@@ -70,7 +71,7 @@ def test_accuracy(candidate):
     x, y = HOLDOUT
     assert_metric("accuracy", float((candidate.predict(x) == y).mean()), min=0.8)
 
-@pytest.mark.gate
+@pytest.mark.gate(allow_skip="first deployment")
 def test_no_regression(candidate, champion):
     x, y = HOLDOUT
     cand = (candidate.predict(x) == y).astype(float)
@@ -175,7 +176,7 @@ def test_train_register_evaluate_promote_rollback(project, mlflow_server) -> Non
     assert (
         refused.returncode == 1
         and "REFUSED: " in refused.stderr
-        and "gate(s) failed" in refused.stderr
+        and "gate 'accuracy' failed" in refused.stderr
     )
     assert aliases(name, mlflow_server.uri)["champion"] == "1"
 
@@ -197,6 +198,40 @@ def test_train_register_evaluate_promote_rollback(project, mlflow_server) -> Non
     # issue 17: the second rollback says there is nothing to roll back to, exit 0
     assert again.returncode == 0 and "nothing to roll back to" in again.stdout
     assert aliases(name, mlflow_server.uri)["champion"] == "1"
+
+
+def test_promote_refuses_every_report_without_complete_evidence(project, mlflow_server) -> None:
+    """Each way a gate test ends without evidence (tests/gate_cases.py) leaves a report
+    that promote, against the real server, refuses; the same suite's passing gate alone
+    is promoted, so the refusals are the cases'."""
+    path, run = project
+    name = f"cases-{uuid.uuid4().hex[:6]}"
+    assert run(sys.executable, "train.py", name, "1").returncode == 0
+    gate_cases.write(path)
+
+    def evaluate(report: str, *selection: str) -> None:
+        run(
+            "env",
+            "GATE_CASES_REGISTRY=1",
+            sys.executable,
+            "-m",
+            "pytest",
+            f"--mltk-model-name={name}",
+            f"--mltk-gate-report={report}",
+            *selection,
+        )
+        assert (path / report).exists()
+
+    for case, (_, needle) in gate_cases.CASES.items():
+        evaluate(f"{case}.json", *gate_cases.args(case))
+        refused = run(
+            str(CLI), "promote", "--model", name, "--version", "1", "--gate-report", f"{case}.json"
+        )
+        assert refused.returncode == 1 and needle in refused.stderr, (case, refused.stderr)
+        assert "champion" not in aliases(name, mlflow_server.uri)
+    evaluate("ok.json", "test_cases.py::test_ok")
+    done = run(str(CLI), "promote", "--model", name, "--version", "1", "--gate-report", "ok.json")
+    assert done.returncode == 0 and "champion after:  v1" in done.stdout, done.stderr
 
 
 def _register_bare(uri: str, name: str, versions: int) -> None:
@@ -221,7 +256,8 @@ def _report(path: Path, name: str, version: str, champion: str | None) -> str:
     }
     model = {"name": name, "version": version, "champion_version": champion}
     file = path / f"{name}-{version}.json"
-    file.write_text(json.dumps(build_report([gate], model=model)))
+    tests = [gate_test_entry("t", "passed", gates=1)]
+    file.write_text(json.dumps(build_report([gate], gate_tests=tests, model=model)))
     return str(file)
 
 

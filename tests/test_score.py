@@ -192,6 +192,7 @@ def _data(with_score: bool = True) -> dict:
     gate = {
         "name": "auc per region",
         "kind": "slices",
+        "module": "mlops_testkit.gates.slices",
         "value": 0.7,
         "threshold": "each slice >= 0.65",
         "passed": True,
@@ -205,6 +206,7 @@ def _data(with_score: bool = True) -> dict:
     results = [
         {
             "kind": "drift",
+            "module": "mlops_testkit.data.drift",  # recorded results name their module
             "drifted": ["income"],
             "columns": 3,
             "rows": [],
@@ -213,6 +215,7 @@ def _data(with_score: bool = True) -> dict:
         },
         {
             "kind": "behavioral",
+            "module": "mlops_testkit.behavioral.harness",
             "test": "INV",
             "name": "names",
             "cases": 10,
@@ -224,6 +227,7 @@ def _data(with_score: bool = True) -> dict:
         },
         {
             "kind": "loss_curve",
+            "module": "mlops_testkit.training.fit",
             "losses": [1.0, 0.5, 0.1],
             "target": 0.2,
             "device": "cpu",

@@ -126,7 +126,8 @@ def _cmd_aliases(args: argparse.Namespace) -> int:
 def _describe(outcome: Any) -> str:
     before = "none" if outcome.champion_before is None else f"v{outcome.champion_before}"
     after = "none" if outcome.champion_after is None else f"v{outcome.champion_after}"
+    warned = "".join(f"\n  WARNING: {w}" for w in getattr(outcome, "warnings", None) or ())
     return (
         f"{outcome.message}\n  champion before: {before}\n  champion after:  {after}"
-        f"\n  took {outcome.seconds:.2f} s"
+        f"\n  took {outcome.seconds:.2f} s{warned}"
     )

@@ -28,10 +28,10 @@ import os
 import socket
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_testkit.gate_report import gate_passed
+from mlops_testkit.gate_report import reasons
 from mlops_testkit.registry.tracking import (
     CHALLENGER,
     CHAMPION,
@@ -62,6 +62,7 @@ class Outcome:
     champion_after: str | None
     message: str
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)  # what could not be verified
 
 
 def actor() -> str:
@@ -146,14 +147,10 @@ def _writer(client: Any) -> Any:
 
 
 def _check_report(report: Mapping[str, Any], name: str, version: str, path: str) -> None:
-    gates = report.get("gates") or []
-    if not gates:
-        raise PromotionError(f"the gate report {path} holds no gate result")
-    failed = [g for g in gates if not gate_passed(g)]
-    if failed:
-        names = ", ".join(f"{g.get('name')!r} ({g.get('test_id') or '-'})" for g in failed[:5])
-        more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
-        raise PromotionError(f"{len(failed)} gate(s) failed in {path}: {names}{more}")
+    why = reasons(report)  # the one rule, the same as `mlops-testkit gate`
+    if why:
+        more = f" and {len(why) - 5} more" if len(why) > 5 else ""
+        raise PromotionError(f"the gate report {path} does not pass: {'; '.join(why[:5])}{more}")
     model = report.get("model")
     if not isinstance(model, Mapping) or not model.get("version"):
         raise PromotionError(
@@ -184,12 +181,13 @@ def promote(
     must be none); by default the one the report says the gates compared against.
     Raises :class:`PromotionError` (nothing changed) or :class:`TrackingError`.
     """
-    from mlops_testkit.gate_report import GateReportError, read_report
+    from mlops_testkit.gate_report import GateReportError, gate_key, read_report
 
     started = time.perf_counter()
     version = str(version)
+    checked: list[str] = []
     try:
-        report = read_report(report_path)
+        report = read_report(report_path, key=gate_key(), warnings=checked)
     except GateReportError as exc:
         raise PromotionError(str(exc)) from None
     _check_report(report, name, version, str(report_path))
@@ -213,6 +211,7 @@ def promote(
                 before,
                 f"{name} v{version} is already the champion; nothing to do",
                 time.perf_counter() - started,
+                checked,
             )
         if expect_champion is not UNSET and before != (
             None if expect_champion is None else str(expect_champion)
@@ -240,12 +239,15 @@ def promote(
                 "mltk.promoted_by": who,
                 "mltk.promoted_at": when,
                 "mltk.gate_report_hash": str(report["content_hash"]),
+                "mltk.gate_report_signed": "verified" if gate_key() else "unverified",
                 "mltk.replaced_version": before or "",
             },
             before,
             {"mltk.replaced_by": version},
         )
-    return _outcome("promoted", name, before, version, who, started)
+    done = _outcome("promoted", name, before, version, who, started)
+    done.warnings = checked
+    return done
 
 
 def rollback(

@@ -216,7 +216,7 @@ def resolve(
 
 @dataclass
 class RegistryModel:
-    """A model version from the registry, loaded on first use.
+    """A model version from the registry, loaded on first use, with its own code.
 
     ``predict`` goes through the MLflow pyfunc model (the default); ``native`` is the
     model in its own flavour (the torch module, the sklearn estimator, or the
@@ -225,6 +225,13 @@ class RegistryModel:
         def test_auc(candidate, holdout):
             proba = candidate.predict(holdout.drop(columns="y"))
             assert_metric("auc", roc_auc(holdout.y, proba), min=0.8)
+
+    A version logged with ``code_paths`` whose modules differ from the ones this test
+    process imports under the same names (the champion, registered from older code)
+    runs in a process of its own with its packaged code first on the path
+    (:mod:`mlops_testkit.registry.isolation`): ``predict`` works the same, and
+    ``isolated`` / ``conflicts`` say why. Its ``pyfunc`` and ``native`` objects cannot
+    cross into this process and say so.
     """
 
     name: str
@@ -234,30 +241,83 @@ class RegistryModel:
     tags: dict[str, str] = field(default_factory=dict)
     _pyfunc: Any = field(default=None, repr=False)
     _native: Any = field(default=None, repr=False)
+    _isolated: Any = field(default=None, repr=False)
+    _local: str | None = field(default=None, repr=False)
 
     @property
     def uri(self) -> str:
         return f"models:/{self.name}/{self.version}"
 
     @property
-    def pyfunc(self) -> Any:
-        """The version loaded as an MLflow pyfunc model (loaded once)."""
-        if self._pyfunc is None:
-            mlflow = require("mlflow", "RegistryModel.pyfunc")
+    def local_path(self) -> str:
+        """The version's artifacts, downloaded once."""
+        if self._local is None:
+            mlflow = require("mlflow", "RegistryModel")
             try:
-                self._pyfunc = mlflow.pyfunc.load_model(self.uri)
+                self._local = str(mlflow.artifacts.download_artifacts(artifact_uri=self.uri))
             except Exception as exc:
-                if not _mlflow_error(exc):
+                if not _mlflow_error(exc) and not backend_error(exc):
                     raise
                 raise TrackingError(
                     f"cannot load {self.uri} (run {self.run_id or '-'}) from "
                     f"{redact(tracking_uri())}: {exc}; were its artifacts moved or deleted?"
                 ) from None
+        return self._local
+
+    def _load(self) -> None:
+        if self._pyfunc is not None or self._isolated is not None:
+            return
+        from mlops_testkit.registry.isolation import IsolatedModel, conflicts
+
+        local = self.local_path
+        found = conflicts(local)
+        if found:
+            self._isolated = IsolatedModel(local, found, self.describe())
+            return
+        mlflow = require("mlflow", "RegistryModel.pyfunc")
+        try:
+            self._pyfunc = mlflow.pyfunc.load_model(local)
+        except Exception as exc:
+            if not _mlflow_error(exc):
+                raise
+            raise TrackingError(
+                f"cannot load {self.uri} (run {self.run_id or '-'}): {exc}"
+            ) from None
+
+    @property
+    def isolated(self) -> bool:
+        """True when the version runs in its own process (its code differs from ours)."""
+        self._load()
+        return self._isolated is not None
+
+    @property
+    def conflicts(self) -> list[Any]:
+        """The packaged modules that differ from this process's (``isolation.Conflict``)."""
+        self._load()
+        return list(self._isolated.conflicts) if self._isolated is not None else []
+
+    def _in_process_only(self, what: str) -> None:
+        if self._isolated is not None:
+            shown = "; ".join(c.describe() for c in self._isolated.conflicts)
+            raise TrackingError(
+                f"{self.describe()} runs in a process of its own because its packaged code "
+                f"differs from this process's ({shown}): its {what} cannot be used here. "
+                "Use .predict(data), which runs the model's own code"
+            )
+
+    @property
+    def pyfunc(self) -> Any:
+        """The version loaded as an MLflow pyfunc model (loaded once)."""
+        self._load()
+        self._in_process_only("pyfunc model")
         return self._pyfunc
 
     @property
     def flavors(self) -> list[str]:
         """The flavours the version was logged with, e.g. ['python_function', 'pytorch']."""
+        self._load()
+        if self._isolated is not None:
+            return list(self._isolated.flavors)
         return list(self.pyfunc.metadata.flavors)
 
     @property
@@ -266,17 +326,27 @@ class RegistryModel:
         if self._native is None:
             import importlib
 
+            self._load()
+            self._in_process_only("native object")
             native = [f for f in self.flavors if f != "python_function"]
             if native:
                 module = importlib.import_module(f"mlflow.{native[0]}")
-                self._native = module.load_model(self.uri)
+                self._native = module.load_model(self.local_path)
             else:  # a pyfunc-only model: its PythonModel is the native object
                 self._native = self.pyfunc.unwrap_python_model()
         return self._native
 
     def predict(self, data: Any) -> Any:
-        """Predict with the pyfunc model."""
-        return self.pyfunc.predict(data)
+        """Predict with the pyfunc model (in the model's own process when isolated)."""
+        self._load()
+        if self._isolated is not None:
+            return self._isolated.predict(data)
+        return self._pyfunc.predict(data)
+
+    def close(self) -> None:
+        """Stop the model's own process, if it has one."""
+        if self._isolated is not None:
+            self._isolated.close()
 
     def describe(self) -> str:
         shown = f" ({', '.join(self.aliases)})" if self.aliases else ""

@@ -44,6 +44,7 @@ from __future__ import annotations
 import contextvars
 import importlib
 import math
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -136,11 +137,18 @@ def display(name: Any) -> str:
 
 @dataclass
 class Recorder:
-    """What one test's checks recorded: results and the ML Test Score items."""
+    """What one test's checks recorded: results and the ML Test Score items.
+
+    The plugin makes it current for the test's setup, call and teardown (fixtures'
+    gates count too); a check in a thread the test started records here as well, marked
+    ``"thread": "other"`` (see :func:`counted`).
+    """
 
     test_id: str | None = None
     results: list[dict[str, Any]] = field(default_factory=list)
     evidence: set[str] = field(default_factory=set)
+    thread: Any = field(default_factory=lambda: threading.current_thread())
+    taken: int = 0  # results already handed to a phase's report
 
     def add(self, result: CheckResult) -> None:
         result.test_id = self.test_id
@@ -158,25 +166,58 @@ class Recorder:
                 "items": [],
                 "test_id": self.test_id,
             }
-        self.results.append(data)
-        if data["passed"]:
-            self.evidence.update(data.get("items") or ())
+        if threading.current_thread() is not self.thread:
+            data["thread"] = "other"
+        with _LOCK:
+            self.results.append(data)
+            if data["passed"]:
+                self.evidence.update(data.get("items") or ())
+
+    def take(self) -> list[dict[str, Any]]:
+        """The results recorded since the last call (one test phase's)."""
+        with _LOCK:
+            new, self.taken = self.results[self.taken :], len(self.results)
+        return new
 
 
+_LOCK = threading.Lock()
 _CURRENT: contextvars.ContextVar[Recorder | None] = contextvars.ContextVar(
     "mltk_recorder", default=None
 )
 
 
-def record(result: CheckResult) -> CheckResult:
-    """Hand ``result`` to the running test's recorder (no-op outside pytest)."""
-    recorder = _CURRENT.get()
-    if recorder is not None:
-        if not getattr(result, "items", ()):
-            from mlops_testkit.reporting.score import declared_items
+@dataclass
+class _Active:
+    """The process-wide view the plugin keeps: the running test's recorder (threads do
+    not inherit context variables), and results recorded while no test ran."""
 
-            result.items = declared_items()
+    recorder: Recorder | None = None
+    orphans: list[dict[str, Any]] | None = None  # a list while a pytest session runs
+
+
+ACTIVE = _Active()
+
+
+def record(result: CheckResult) -> CheckResult:
+    """Hand ``result`` to the running test's recorder: the test's own context, or the
+    test that is running when a thread records. During a pytest session, a result
+    recorded while no test runs is kept as an orphan: the gate report refuses to pass
+    over a gate it cannot attribute. Outside pytest nothing is recorded."""
+    recorder = _CURRENT.get() or ACTIVE.recorder
+    if recorder is None and ACTIVE.orphans is None:
+        return result
+    if not getattr(result, "items", ()):
+        from mlops_testkit.reporting.score import declared_items
+
+        result.items = declared_items()
+    if recorder is not None:
         recorder.add(result)
+        return result
+    orphan = Recorder(None)
+    orphan.add(result)
+    with _LOCK:
+        if ACTIVE.orphans is not None:
+            ACTIVE.orphans.extend(orphan.results)
     return result
 
 
@@ -197,13 +238,14 @@ def counted(results: Iterable[Mapping[str, Any]], outcome: str) -> list[dict[str
     """The results that are verdicts, given the outcome of the test that recorded them.
 
     A failing result in a test that passed was caught by the test (``pytest.raises``):
-    a demonstration, not a verdict. Nothing of an xfail test counts.
+    a demonstration, not a verdict, unless it was recorded in another thread, whose
+    failure the test never saw (fail closed). Nothing of an xfail or skipped test counts.
     """
-    if outcome in ("xfailed", "xpassed", "skipped"):
+    if outcome in ("xfailed", "xpassed", "skipped", "deselected", "not run"):
         return []
     kept = [dict(r) for r in results]
     if outcome == "passed":
-        kept = [r for r in kept if r.get("passed")]
+        kept = [r for r in kept if r.get("passed") or r.get("thread") == "other"]
     return kept
 
 

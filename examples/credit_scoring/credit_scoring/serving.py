@@ -6,6 +6,8 @@ holds everything serving needs and ``mlflow.pyfunc.load_model`` predicts from ra
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import mlflow
 import numpy as np
 import pandas as pd
@@ -17,6 +19,10 @@ from credit_scoring.model import CreditNet
 
 # What the model needs at serving time; passing it skips MLflow's slow inference of it.
 PIP_REQUIREMENTS = ["torch", "numpy", "pandas", "mlflow"]
+# The package travels with the model (code_paths): a champion registered from older code
+# is judged with that code; mlops-testkit runs it in a process of its own when the
+# working tree's credit_scoring differs.
+CODE_PATHS = [str(Path(__file__).resolve().parent)]
 
 
 def serving_rows(frame: pd.DataFrame) -> pd.DataFrame:
@@ -60,6 +66,7 @@ def register(
             python_model=CreditScorer(model, scaler),
             input_example=serving_rows(example.head(5)),
             pip_requirements=PIP_REQUIREMENTS,
+            code_paths=CODE_PATHS,
         )
     version = mlflow.register_model(info.model_uri, name, await_registration_for=60)
     client.set_registered_model_alias(name, alias, version.version)

@@ -11,6 +11,8 @@ for `mlops-testkit promote` (the deploy stage).
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from credit_scoring.data import generate_applicants
@@ -55,9 +57,12 @@ def test_every_region_is_served_well(holdout, candidate_proba):
     )
 
 
+@pytest.mark.gate(allow_skip="first deployment")
 def test_not_worse_than_the_champion(holdout, candidate_proba, champion):
     # per-example Brier scores (negated: higher is better) make the comparison paired;
-    # before the first deployment there is no champion and this test skips
+    # before the first deployment there is no champion and this test skips: the gate
+    # report allows that one skip (any other skip of a gate test fails it). The champion
+    # predicts with its own registered code (code_paths), not the working tree's.
     y = holdout["defaulted"].to_numpy()
     champion_proba = champion.predict(serving_rows(holdout))
     cand = -((candidate_proba - y) ** 2)
@@ -72,12 +77,16 @@ def test_not_worse_than_the_champion(holdout, candidate_proba, champion):
     )
 
 
+# The serving SLO of a 256-row scoring batch in milliseconds; the deploy environment may
+# set its own (CREDIT_SCORING_P95_MS).
+P95_MS = float(os.environ.get("CREDIT_SCORING_P95_MS", "200"))
+
+
 def test_latency_budget(candidate, holdout):
-    # The serving SLO of a 256-row scoring batch, through the pyfunc model as the serving
-    # layer calls it (input schema checks included): ~15 ms on an idle 2-core machine,
-    # ~45 ms when every core is busy (CI running tests in parallel).
+    # Through the pyfunc model as the serving layer calls it (input schema checks
+    # included): ~15 ms on an idle 2-core machine, ~45 ms when every core is busy.
     assert_latency(
-        candidate.predict, serving_rows(holdout.head(256)), p95_ms=200, warmup=3, repeats=10
+        candidate.predict, serving_rows(holdout.head(256)), p95_ms=P95_MS, warmup=3, repeats=10
     )
 
 
