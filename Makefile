@@ -129,6 +129,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_behavioral.py
 	$(BIN)/python benchmarks/bench_gates.py
 	$(BIN)/python benchmarks/bench_registry.py
+	$(BIN)/python benchmarks/bench_isolation.py
 	$(BIN)/python benchmarks/bench_fairness.py
 
 clean:

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from mlflow_server import MlflowServer
 
-from mlops_testkit.gate_report import build_report
+from mlops_testkit.gate_report import build_report, gate_test_entry
 
 TARGET_S = 3.0
 GATE = {"name": "auc", "kind": "metric", "value": 0.8, "threshold": ">= 0.7", "passed": True}
@@ -56,7 +56,9 @@ def main() -> int:
             model = {"name": "bench", "version": str(version), "champion_version": champion}
             model["champion_version"] = None if champion is None else str(champion)
             path = Path(tmp) / f"r{version}.json"
-            path.write_text(json.dumps(build_report([dict(GATE, test_id="t")], model=model)))
+            tests = [gate_test_entry("t", "passed", gates=1)]
+            report = build_report([dict(GATE, test_id="t")], gate_tests=tests, model=model)
+            path.write_text(json.dumps(report))
             return str(path)
 
         promote("bench", "1", report(1, None))  # warm the server's code paths

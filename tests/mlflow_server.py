@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -104,7 +105,11 @@ class Postgres:
     """
 
     def __init__(self, workdir: Path) -> None:
-        self.workdir = Path(workdir)
+        # As root the cluster belongs to ``postgres``, which must reach its folder: one of
+        # its own under /tmp, not under pytest's basetemp (every pytest session that starts
+        # meanwhile, e.g. on the other xdist worker, resets /tmp/pytest-of-<user> to 0700).
+        self.own = os.geteuid() == 0
+        self.workdir = Path(tempfile.mkdtemp(prefix="mltk-pg-")) if self.own else Path(workdir)
         self.data = self.workdir / "pgdata"
         self.port = free_port()
         self.uri = f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/mlflow"
@@ -119,20 +124,21 @@ class Postgres:
 
     def _run(self, *cmd: str) -> None:
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        subprocess.run([*prefix, *cmd], check=True, capture_output=True, timeout=120)
+        done = subprocess.run([*prefix, *cmd], capture_output=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"{' '.join(cmd)} exited {done.returncode}: "
+                f"{(done.stdout + done.stderr).decode(errors='replace')[-2000:]}"
+            )
 
     def start(self) -> Postgres:
         bindir = self.bindir()
         if bindir is None:
             raise RuntimeError("PostgreSQL is not installed (make install-postgres)")
         self.workdir.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() == 0:
+        if self.own:
             shutil.chown(self.workdir, "postgres")
             os.chmod(self.workdir, 0o755)
-            for parent in self.workdir.parents:  # postgres must be able to reach its dir
-                if parent == Path("/"):
-                    break
-                os.chmod(parent, os.stat(parent).st_mode | 0o011)
         self._run(str(bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust")
         self._run(
             str(bindir / "pg_ctl"),
@@ -159,5 +165,9 @@ class Postgres:
 
     def stop(self) -> None:
         bindir = self.bindir()
-        if bindir is not None and (self.data / "postmaster.pid").exists():
-            self._run(str(bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        try:
+            if bindir is not None and (self.data / "postmaster.pid").exists():
+                self._run(str(bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        finally:
+            if self.own:
+                shutil.rmtree(self.workdir, ignore_errors=True)

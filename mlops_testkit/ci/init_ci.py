@@ -40,10 +40,14 @@ def github_workflow(opts: Options) -> str:
         "\n    secrets:\n      MLFLOW_TRACKING_URI: ${{ secrets.MLFLOW_TRACKING_URI }}"
         "\n      MLFLOW_TRACKING_TOKEN: ${{ secrets.MLFLOW_TRACKING_TOKEN }}"
     )
+    # the deploy workflow signs the gate report and verifies it before promote when the
+    # repository has this secret; unset, it arrives empty and the report is unsigned
+    deploy_secrets = secrets + "\n      MLTK_GATE_KEY: ${{ secrets.MLTK_GATE_KEY }}"
     uses = f"{src}/.github/workflows"
     train = _yaml_scalar(opts.train_command or "")
     return f"""# Written by mlops-testkit init: the mlops-testkit reusable workflows, pinned to {ref}.
-# Secrets: MLFLOW_TRACKING_URI (and MLFLOW_TRACKING_TOKEN if the server needs one).
+# Secrets: MLFLOW_TRACKING_URI (and MLFLOW_TRACKING_TOKEN if the server needs one);
+# MLTK_GATE_KEY, optional, signs the gate report (docs/gates.md, threat model).
 # Model paths: mltk_model_paths in the pytest configuration (the one source of truth).
 name: ml
 on:
@@ -82,7 +86,7 @@ jobs:
     needs: [train]
     uses: {uses}/mlops-deploy.yml@{ref}
     permissions:
-      contents: read{with_(name, "rollback: ${{ inputs.rollback || false }}")}{secrets}
+      contents: read{with_(name, "rollback: ${{ inputs.rollback || false }}")}{deploy_secrets}
   monitor:
     if: ${{{{ github.event_name == 'schedule' }}}}
     uses: {uses}/mlops-monitor.yml@{ref}

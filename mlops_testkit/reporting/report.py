@@ -44,6 +44,7 @@ def collect(
         "model": gate_report.get("model"),
         "tests": tests,
         "gates": list(gate_report.get("gates", [])),
+        "gate_tests": list(gate_report.get("gate_tests", [])),
         "gates_passed": gate_report.get("passed"),
         "drift": [],
         "behavioral": [],
@@ -95,6 +96,23 @@ def _gate_rows(data: Mapping[str, Any]) -> list[list[str]]:
     ]
 
 
+def _gate_test_rows(data: Mapping[str, Any]) -> list[list[str]]:
+    """Every gate test with its outcome: what the gate report's verdict rests on."""
+    rows = []
+    for t in data.get("gate_tests") or []:
+        outcome = str(t.get("outcome"))
+        if t.get("allowed"):
+            outcome += f" (allowed: {t['allowed']})"
+        verdict = "pass" if t.get("passed") else "FAIL"
+        rows.append(
+            [str(t.get("test_id")), outcome, str(t.get("gates")), verdict, t.get("message") or ""]
+        )
+    return rows
+
+
+GATE_TEST_HEADER = ("gate test", "outcome", "gates", "verdict", "why")
+
+
 def _score_rows(data: Mapping[str, Any]) -> list[list[str]]:
     score = data["score"]
     if not score:
@@ -136,9 +154,11 @@ def markdown(data: Mapping[str, Any], extra: Sequence[Section] = ()) -> str:
     out.append(f"git `{data.get('git_sha') or '-'}`, {data.get('created') or ''}")
     out += ["", "## Tests", ""]
     out.append(_md_table(["category / device", "passed", "failed", "skipped"], _test_rows(data)))
-    if data["gates"]:
+    if data["gates"] or data.get("gate_tests"):
         verdict = "passed" if data["gates_passed"] else "FAILED"
         out += ["", f"## Gates: {verdict}", ""]
+        if data.get("gate_tests"):
+            out += [_md_table(GATE_TEST_HEADER, _gate_test_rows(data)), ""]
         out.append(_md_table(["gate", "value", "threshold", "verdict", "test"], _gate_rows(data)))
     for section in [*sections(data), *extra]:
         out += ["", f"## {section.title}", ""]
@@ -183,9 +203,11 @@ def html_document(data: Mapping[str, Any], extra: Sequence[Section] = ()) -> str
         "<h2>Tests</h2>",
         _html_table(["category / device", "passed", "failed", "skipped"], _test_rows(data)),
     ]
-    if data["gates"]:
+    if data["gates"] or data.get("gate_tests"):
         verdict = "passed" if data["gates_passed"] else "FAILED"
         parts.append(f"<h2>Gates: {verdict}</h2>")
+        if data.get("gate_tests"):
+            parts.append(_html_table(GATE_TEST_HEADER, _gate_test_rows(data)))
         parts.append(
             _html_table(["gate", "value", "threshold", "verdict", "test"], _gate_rows(data))
         )

@@ -159,7 +159,7 @@ PROJECT = {
             assert_metric("accuracy", float((candidate.predict(x) == y).mean()), min=0.8)
 
 
-        @pytest.mark.gate
+        @pytest.mark.gate(allow_skip="first deployment")
         def test_no_regression(candidate, champion):
             x, y = HOLDOUT
             cand = (candidate.predict(x) == y).astype(float)
