@@ -112,6 +112,7 @@ _LAZY |= {
         "assert_deterministic",
         "assert_checkpoint_roundtrip",
         "assert_devices_agree",
+        "assert_batch_invariant",
         "overfit_batch",
         "loss_curve",
         "params_update_report",
@@ -120,6 +121,7 @@ _LAZY |= {
         "checkpoint_report",
         "output_shape_report",
         "devices_agree_report",
+        "batch_invariance_report",
     )
 }
 

@@ -4,19 +4,26 @@ Each check takes your own model, a batch and a loss function, works on a deep co
 model is never mutated by a check), and explains a failure in model terms. Each has a
 report twin returning a result (``overfit_batch``, ``loss_curve``,
 ``params_update_report``, ``nonfinite_report``, ``output_shape_report``,
-``determinism_report``, ``checkpoint_report``, ``devices_agree_report``) and an
+``determinism_report``, ``checkpoint_report``, ``devices_agree_report``,
+``batch_invariance_report``) and an
 ``assert_*`` wrapper that turns a failing result into a test failure.
 
 The modules, by concern: :mod:`~mlops_testkit.training.batches` (batches, models and
 optimizers), :mod:`~mlops_testkit.training.fit` (overfit a batch, loss decreases),
 :mod:`~mlops_testkit.training.params` (parameters update),
 :mod:`~mlops_testkit.training.outputs` (finite values, output shapes) and
-:mod:`~mlops_testkit.training.reproducibility` (determinism, checkpoints, devices agree).
+:mod:`~mlops_testkit.training.reproducibility` (determinism, checkpoints, devices agree)
+and :mod:`~mlops_testkit.training.batch_invariance` (predictions that depend on the batch).
 torch is imported by the functions that need it, never by importing these modules.
 """
 
 from __future__ import annotations
 
+from mlops_testkit.training.batch_invariance import (
+    BatchInvarianceReport,
+    assert_batch_invariant,
+    batch_invariance_report,
+)
 from mlops_testkit.training.fit import (
     TrainingCurve,
     assert_loss_decreases,
@@ -50,6 +57,7 @@ from mlops_testkit.training.reproducibility import (
 )
 
 __all__ = [
+    "BatchInvarianceReport",
     "CheckpointReport",
     "DeterminismReport",
     "DevicesAgreeReport",
@@ -57,6 +65,7 @@ __all__ = [
     "OutputShapeReport",
     "ParamsUpdateReport",
     "TrainingCurve",
+    "assert_batch_invariant",
     "assert_checkpoint_roundtrip",
     "assert_deterministic",
     "assert_devices_agree",
@@ -65,6 +74,7 @@ __all__ = [
     "assert_output_shape",
     "assert_overfits_batch",
     "assert_params_update",
+    "batch_invariance_report",
     "checkpoint_report",
     "determinism_report",
     "devices_agree_report",

@@ -14,8 +14,10 @@ from torch import nn
 from credit_scoring.checkpoint import load_checkpoint, save_checkpoint
 from credit_scoring.features import FEATURE_NAMES, Scaler
 from credit_scoring.model import CreditNet
+from credit_scoring.serving import CreditScorer, serving_rows
 from credit_scoring.train import evaluate, train
 from mlops_testkit import (
+    assert_batch_invariant,
     assert_checkpoint_roundtrip,
     assert_deterministic,
     assert_finite,
@@ -79,6 +81,22 @@ def test_training_is_reproducible(applicants, seed):
 def test_prediction_is_deterministic(batch):
     model = CreditNet(N_FEATURES)  # predict_proba switches to eval mode: dropout is off
     assert_deterministic(lambda: model.predict_proba(batch[0]), reseed=False, runs=3)
+
+
+def test_serving_is_batch_invariant(applicants):
+    # an applicant's risk must not depend on who else is in the request: the served
+    # scorer (raw rows in, probabilities out) alone, in chunks and shuffled
+    trained = train(applicants, epochs=1)
+    scorer = CreditScorer(trained.model, trained.scaler)
+    assert_batch_invariant(lambda rows: scorer.predict(None, rows), serving_rows(applicants[:200]))
+
+
+def test_a_loader_that_forgets_eval_is_caught(batch):
+    # the bug this guards against: a network rebuilt from its state dict stays in
+    # training mode, so BatchNorm normalises each request by itself
+    rebuilt = CreditNet(N_FEATURES)
+    with pytest.raises(AssertionError, match="training mode"):
+        assert_batch_invariant(rebuilt, batch[0])
 
 
 def test_checkpoint_round_trip(applicants, batch, tmp_path):
