@@ -70,6 +70,31 @@ def test_every_way_a_gate_test_ends_without_evidence_is_refused(tmp_path, case, 
     assert needle in str(refused.value)
 
 
+def test_under_xdist_every_gate_test_is_accounted_for(tmp_path) -> None:
+    """The whole suite at once on two workers: each case's outcome reaches the report
+    on the controller (fixtures, threads and the crashed worker included)."""
+    gate_cases.write(tmp_path)
+    _pytest(tmp_path, "-n", "2", "--mltk-gate-report", "g.json", "test_cases.py")
+    report = read_report(tmp_path / "g.json")
+    outcomes = {t["test_id"].rsplit("::", 1)[1]: t["outcome"] for t in report["gate_tests"]}
+    assert outcomes == {
+        "test_ok": "passed",
+        "test_fail": "failed",
+        "test_body_error": "failed",
+        "test_setup_error": "error",
+        "test_fixture_gate": "error",
+        "test_thread": "failed",
+        "test_skip": "skipped",
+        "test_xfail": "xfailed",
+        "test_no_gate": "no gate recorded",
+        "test_crash": "failed",
+    }
+    assert report["passed"] is False
+    crash = next(t for t in report["gate_tests"] if t["test_id"].endswith("test_crash"))
+    assert "crashed while running" in crash["message"]
+    assert any("went down" in p for p in report["problems"]), report["problems"]
+
+
 def test_the_same_suite_with_only_passing_gates_passes(tmp_path, capsys) -> None:
     gate_cases.write(tmp_path)
     run = _pytest(tmp_path, "--mltk-gate-report", "g.json", "test_cases.py", "-k", "test_ok")
