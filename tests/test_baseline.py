@@ -3,13 +3,12 @@ passes, every baseline fits, and one that cannot be fitted is a usage error."""
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 
 np = pytest.importorskip("numpy")
 pd = pytest.importorskip("pandas")
 
+from hostile import classify
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -107,6 +106,10 @@ def test_an_estimator_or_a_callable_can_be_the_baseline() -> None:
         ({"margin": float("inf")}, "margin must be a finite number"),
         ({"y": [1] * 20, "metric": "roc_auc"}, "roc_auc needs both classes"),
         ({"pred": [0, 1] * 9}, "candidate_pred has 18 entries for 20 examples"),
+        ({"pred": [0.2, 0.9] * 10}, r"found scores \(e\.g\. 0\.2\) in candidate_pred"),
+        ({"margin": -1.0}, "a margin of -1 or less could never fail"),
+        ({"seed": "x"}, "seed must be an integer from 0"),
+        ({}, r"y_true has 20 example\(s\); an interval needs at least 30"),
     ],
 )
 def test_bad_input_names_the_argument(kwargs, message) -> None:
@@ -123,16 +126,49 @@ def test_single_class_cannot_fit_the_linear_classifier() -> None:
                               metric="accuracy")  # fmt: skip
 
 
+@st.composite
+def hostile_labels(draw):
+    """Labels and a candidate's labels of any length (around the minimum of 30 too),
+    maybe spoiled in one way; and whether the gate has anything it could judge."""
+    n = draw(st.sampled_from([0, 1, 5, 29, 30, 40, 60]))
+    y = draw(st.lists(st.sampled_from([0, 1]), min_size=n, max_size=n))
+    pred = draw(st.lists(st.sampled_from([0, 1]), min_size=n, max_size=n))
+    spoil = draw(st.sampled_from(["none", "nan label", "inf prediction", "score 0.3",
+                                  "label 0.5", "class 2", "length"]))  # fmt: skip
+    if n and spoil != "none":
+        i = draw(st.integers(0, n - 1))
+        if spoil == "length":
+            pred = pred[:-1]
+        elif spoil == "nan label":
+            y[i] = float("nan")
+        elif spoil == "inf prediction":
+            pred[i] = float("inf")
+        elif spoil == "score 0.3":
+            pred[i] = 0.3
+        elif spoil == "label 0.5":
+            y[i] = 0.5
+        else:
+            y[i] = 2  # a third class: accuracy still compares labels
+    degenerate = n < 30 or (n > 0 and spoil not in ("none", "class 2"))
+    return y, pred, degenerate
+
+
 @settings(max_examples=50, deadline=None)
-@given(
-    y=st.lists(st.sampled_from([0, 1, 2, 0.5, float("nan")]), max_size=30),
-    pred=st.lists(st.sampled_from([0, 1, 0.3, float("inf")]), max_size=30),
-    baseline=st.sampled_from(["majority", "stratified", "mean", "linear"]),
-)
-def test_hostile_input_gives_a_result_a_failure_or_a_usage_error(y, pred, baseline) -> None:
+@given(data=hostile_labels(), baseline=st.sampled_from(["majority", "stratified", "mean",
+                                                         "linear"]))  # fmt: skip
+def test_hostile_input_gives_a_result_a_failure_or_a_usage_error(data, baseline) -> None:
+    # anything the gate cannot judge (NaN/inf, scores where accuracy compares labels,
+    # lengths that differ, fewer than 30 examples, a baseline for another task) is a
+    # usage error; the rest is judged, and a pass needs a finite lower bound above margin
+    y, pred, degenerate = data
     X = np.arange(len(y), dtype=float)[:, None]
-    with contextlib.suppress(MltkUsageError):
-        baseline_report(y, pred, baseline=baseline, metric="accuracy", X=X, n_boot=100)
+    outcome, value = classify(baseline_report, y, pred, baseline=baseline, metric="accuracy",
+                              X=X, n_boot=100, degenerate=degenerate)  # fmt: skip
+    assert outcome in ("usage", "result"), (outcome, value)
+    if degenerate or baseline == "mean":
+        assert outcome == "usage", (outcome, value)
+    if outcome == "result" and value.passed:
+        assert value.details["ci_low"] > value.details["margin"] and len(y) >= 30
 
 
 def test_recorded_with_model_5() -> None:

@@ -4,13 +4,14 @@ is a usage error naming the argument."""
 
 from __future__ import annotations
 
-import contextlib
+import math
 
 import pytest
 
 np = pytest.importorskip("numpy")
 pd = pytest.importorskip("pandas")
 
+from hostile import classify
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -65,6 +66,7 @@ def test_failure_message_is_a_headline_a_table_and_a_next_step() -> None:
         ([0.40, 0.50, 0.50, 0.40], 500, {"min_ratio": 0.8}),
     ],
 )
+@pytest.mark.slow
 def test_false_alarms_stay_at_the_level(rates, n, bars) -> None:
     # at the boundary of the null the gate may fail at most 5% of the time (95%
     # confidence); measured 1.3-2.3% over 400 seeds (Bonferroni over the pairs is
@@ -151,7 +153,11 @@ def test_a_small_nan_group_is_a_usage_error_not_a_dropped_row() -> None:
         ({"y_pred": [0, 1] * 99}, "y_true has 200 entries for 198 examples"),
         ({"max_gap": None, "min_ratio": None}, "give max_gap= and/or min_ratio="),
         ({"max_gap": -0.1}, "max_gap must be >= 0"),
-        ({"min_ratio": 1.5}, r"min_ratio must be in \[0, 1\]"),
+        ({"min_ratio": 1.5}, r"min_ratio must be > 0 and <= 1, got 1\.5"),
+        ({"max_gap": None, "min_ratio": 0.0}, "a bar of 0 or less could never fail"),
+        ({"max_gap": 1.0}, "a gap of 1 or more could never be exceeded"),
+        ({"min_group_size": 29}, r"min_group_size must be an integer >= 30, got 29"),
+        ({"seed": 1.5}, "seed must be an integer from 0"),
         ({"max_gap": float("nan")}, "max_gap must be a finite number"),
         ({"confidence": 1.0}, "confidence must be a number"),
         ({"sensitive": ["a"] * 200}, "sensitive has one group"),
@@ -179,8 +185,43 @@ def test_bad_input_names_the_argument(kwargs, message) -> None:
     size=st.integers(-1, 40),
 )
 def test_hostile_input_gives_a_result_a_failure_or_a_usage_error(pred, groups, size) -> None:
-    with contextlib.suppress(MltkUsageError):
-        fairness_report(None, pred, groups, max_gap=0.1, min_group_size=size, n_boot=100)
+    # degenerate: decisions other than 0/1, lengths that differ, a group (NaN included)
+    # under min_group_size, min_group_size under 30, one group: a usage error, never a pass
+    values = np.asarray(pred, dtype=float)
+    keys = ["NaN" if g is None or g != g else str(g) for g in groups]
+    sizes = [keys.count(k) for k in set(keys)]
+    degenerate = (
+        len(pred) != len(groups)
+        or not set(values.tolist()) <= {0.0, 1.0}
+        or size < 30
+        or len(sizes) < 2
+        or min(sizes) < size
+    )
+    outcome, value = classify(fairness_report, None, pred, groups, max_gap=0.1,
+                              min_group_size=size, n_boot=100, degenerate=degenerate)  # fmt: skip
+    assert outcome in ("usage", "result"), (outcome, value)
+    if degenerate:
+        assert outcome == "usage", (outcome, value)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rates=st.tuples(st.sampled_from([0.0, 0.3, 0.5, 1.0]), st.sampled_from([0.0, 0.3, 1.0])),
+    n=st.sampled_from([30, 60]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_judged_groups_pass_only_when_the_bounds_allow_it(rates, n, seed) -> None:
+    # groups large enough to judge: a pass means the gap's lower bound is within the bar,
+    # every bound finite; groups at rates 0 and 1 (a gap of 1) can never pass
+    pred, groups = decisions(list(rates), n, seed % 1000)
+    outcome, value = classify(fairness_report, None, pred, groups, max_gap=0.1, n_boot=200,
+                              seed=seed)  # fmt: skip
+    assert outcome == "result", (outcome, value)
+    if value.passed:
+        lo, hi = value.details["gap_ci"]
+        assert math.isfinite(lo) and math.isfinite(hi) and lo <= 0.1
+    if abs(rates[0] - rates[1]) == 1.0:
+        assert not value.passed
 
 
 def test_recorded_with_model_7_and_rendered_as_a_table_with_intervals() -> None:

@@ -205,6 +205,7 @@ def test_every_public_assert_has_a_report_twin() -> None:
         "assert_deterministic": "determinism_report",
         "assert_checkpoint_roundtrip": "checkpoint_report",
         "assert_devices_agree": "devices_agree_report",
+        "assert_batch_invariant": "batch_invariance_report",
         "assert_mft": "mft_report",
         "assert_invariant": "invariant_report",
         "assert_directional": "directional_report",

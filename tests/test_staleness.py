@@ -206,6 +206,10 @@ def test_a_callable_model_and_a_non_decomposable_metric() -> None:
         (42, quarters([0, 0], n=50), {}, "model must have predict"),
         (Model(), quarters([0, 0], n=50), {"metric": "auc"}, "unknown metric 'auc'"),
         (Model(), quarters([0, 0], n=50), {"max_decay": None}, "give max_decay="),
+        (Model(), quarters([0, 0], n=29), {}, r"\['2024-Q1'\] has 29 example\(s\); an interval"),
+        (Model(), quarters([0, 0], n=50), {"seed": -1}, "seed must be an integer from 0"),
+        (Model(), quarters([0, 0], n=50), {"max_decay": 1.0}, "decay of 1 or more could never"),
+        (lambda X: np.asarray(X)[:, 0], quarters([0, 0], n=50), {}, "found scores"),
     ],
 )
 def test_staleness_bad_input_names_the_argument(model, data, kwargs, message) -> None:

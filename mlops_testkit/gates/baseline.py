@@ -15,11 +15,11 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from mlops_testkit import MltkUsageError
+from mlops_testkit import MltkUsageError, _args
 from mlops_testkit._format import table
 from mlops_testkit.gates import _support as s
 from mlops_testkit.gates.metrics import _paired_bootstrap
-from mlops_testkit.gates.result import GateResult, _finish, _number, gate_renderer
+from mlops_testkit.gates.result import GateResult, _finish, gate_renderer
 from mlops_testkit.reporting.results import Results, Section
 from mlops_testkit.reporting.score import evidences
 
@@ -209,22 +209,37 @@ def baseline_report(
     fn, metric_name, higher = s.metric(metric, where)
     t = s.vector(y_true, "y_true", where)
     c = s.vector(candidate_pred, "candidate_pred", where, len(t))
-    allowed = _number(margin, "margin", where)
+    if isinstance(metric, str):
+        s.labels(metric_name, t, c, where, "candidate_pred")
+    bounded = metric_name in s.BOUNDED and isinstance(metric, str)
+    allowed = _args.number(
+        margin,
+        "margin",
+        where,
+        low=-1 if bounded else None,
+        low_open=True,
+        why=f"{metric_name} lies in [0, 1]: a margin of -1 or less could never fail",
+    )
     conf = s.confidence(confidence, where)
     n_boot = s.count(n_boot, "n_boot", where, 100)
+    seed = _args.seed(seed, where)
     folds = s.count(folds, "folds", where, 2)
     if len(t) < 2 * folds:
         raise MltkUsageError(f"{where}: y_true has {len(t)} examples; at least {2 * folds} needed")
     regression = metric_name in REGRESSION or (not isinstance(metric, str) and baseline == "mean")
     task = "regression" if regression else "classification"
     b, label = _fit(baseline, X, t, task, metric_name == "roc_auc", seed, folds, where)
+    if isinstance(metric, str):  # a baseline scored 0 by giving scores would flatter any model
+        s.labels(metric_name, t, b, where, f"the predictions of baseline {label!r}")
     cand, base = float(fn(t, c)), float(fn(t, b))
     if not (math.isfinite(cand) and math.isfinite(base)):
         raise MltkUsageError(
             f"{where}: metric {metric_name!r} is undefined on these labels (candidate "
             f"{cand}, baseline {base}); roc_auc needs both classes in y_true"
         )
+    s.enough(len(t), "y_true", where)
     sign = 1.0 if higher else -1.0
+    problem = None
     if metric_name == "accuracy":
         lo, hi = _discrete_bootstrap((c == t).astype(float) - (b == t), n_boot, conf, seed)
     elif metric_name == "mae":
@@ -238,9 +253,10 @@ def baseline_report(
             for j, row in enumerate(idx):
                 tr = t[row]
                 diffs[start + j] = sign * (fn(tr, c[row]) - fn(tr, b[row]))
+        problem = s.undefined(diffs, f"the {metric_name} difference")
         lo, hi = s.percentile(diffs, conf)
     diff = sign * (cand - base)
-    passed = math.isfinite(lo) and lo > allowed
+    passed = problem is None and math.isfinite(lo) and lo > allowed
     details = {
         "metric": metric_name,
         "baseline": label,
@@ -254,6 +270,8 @@ def baseline_report(
         "n_boot": n_boot,
         "seed": seed,
     }
+    if problem:
+        details["problem"] = problem
     direction = "higher" if higher else "lower"
     rows = [
         {"model": "candidate", metric_name: cand},
@@ -264,7 +282,7 @@ def baseline_report(
         "baseline",
         cand,
         f"better than the {label} baseline ({s.fmt(base)}) by more than {allowed:g} "
-        f"({direction} is better; {conf:.0%} lower bound)",
+        f"({direction} is better; {conf:.0%} lower bound)" + (f" ({problem})" if problem else ""),
         passed,
         details,
         rows=rows,
@@ -298,8 +316,11 @@ def assert_beats_baseline(
     callable ``(y_true, y_pred) -> float`` (higher is better). A seeded paired bootstrap
     of the metric difference over the same examples decides: the gate passes only when
     the candidate's lead over the baseline exceeds ``margin`` at its lower
-    ``confidence`` bound. A baseline that cannot be fitted is a usage error. Evidences
-    ML Test Score item model-5.
+    ``confidence`` bound. A baseline that cannot be fitted, fewer than 30 examples,
+    scores where the metric compares labels and a ``margin`` that could never fail
+    (``<= -1`` for a metric in [0, 1]) are usage errors; a resample on which the metric
+    is undefined fails the gate (it is never dropped). Evidences ML Test Score item
+    model-5.
 
     Example::
 

@@ -10,10 +10,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from mlops_testkit import MltkUsageError
+from mlops_testkit import MltkUsageError, _args
 from mlops_testkit._format import table
 from mlops_testkit.gates import _support as s
-from mlops_testkit.gates.result import GateResult, _finish, _number, gate_renderer
+from mlops_testkit.gates.result import GateResult, _finish, gate_renderer
 from mlops_testkit.reporting.results import Results, Section
 
 WHERE = "assert_calibrated"
@@ -77,13 +77,21 @@ def calibration_report(
 
     where = WHERE
     conf_, outcome, mode = _confidences(y_true, proba, where)
-    bar = _number(max_ece, "max_ece", where)
-    if not 0 <= bar <= 1:
-        raise MltkUsageError(f"{where}: max_ece must be in [0, 1], got {max_ece}")
+    bar = _args.number(
+        max_ece,
+        "max_ece",
+        where,
+        low=0,
+        high=1,
+        high_open=True,
+        why="an ECE is at most 1: a bar of 1 or more could never fail",
+    )
     k = s.count(bins, "bins", where)
     conf = s.confidence(confidence, where)
     n_boot = s.count(n_boot, "n_boot", where, 100)
+    seed = _args.seed(seed, where)
     n = len(conf_)
+    s.enough(n, "proba", where, "calibrate on more held-out data")
     b = np.minimum((conf_ * k).astype(np.int64), k - 1)
     # cells: (bin, outcome); the bootstrap redraws the cells' counts (multinomial) and
     # each cell's sum of confidences (normal, from the cell's mean and spread)
@@ -122,7 +130,8 @@ def calibration_report(
                 "gap": float((hits[i] - sums[i]) / m) if m else math.nan,
             }
         )
-    passed = lo <= bar
+    problem = s.undefined(boot, "the ECE")
+    passed = problem is None and lo <= bar
     details = {
         "ece": ece,
         "ece_ci": [lo, hi],
@@ -134,11 +143,14 @@ def calibration_report(
         "n_boot": n_boot,
         "seed": seed,
     }
+    if problem:
+        details["problem"] = problem
     return GateResult(
         name or f"calibration ({mode})",
         "calibration",
         ece,
-        f"ECE <= {bar:g} (not significantly above, {conf:.0%} one-sided)",
+        f"ECE <= {bar:g} (not significantly above, {conf:.0%} one-sided)"
+        + (f" ({problem})" if problem else ""),
         passed,
         details,
         rows=rows,
@@ -175,8 +187,9 @@ def assert_calibrated(
     example-weighted mean over ``bins`` equal-width bins of \\|observed rate - mean
     confidence\\|. A seeded bootstrap gives its interval; the gate fails when the ECE is
     above ``max_ece`` even at its lower ``confidence`` bound. Probabilities outside
-    [0, 1] are a usage error. The report shows a reliability diagram. No ML Test Score
-    item asks for calibration.
+    [0, 1], fewer than 30 examples (too few for an interval) and ``max_ece >= 1`` (it
+    could never fail) are usage errors. The report shows a reliability diagram. No ML
+    Test Score item asks for calibration.
 
     Example::
 

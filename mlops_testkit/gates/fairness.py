@@ -14,10 +14,10 @@ from collections.abc import Callable, Sequence
 from statistics import NormalDist
 from typing import Any
 
-from mlops_testkit import MltkUsageError
+from mlops_testkit import MltkUsageError, _args
 from mlops_testkit._format import table
 from mlops_testkit.gates import _support as s
-from mlops_testkit.gates.result import GateResult, _bars, _finish, _number, gate_renderer
+from mlops_testkit.gates.result import GateResult, _bars, _finish, gate_renderer
 from mlops_testkit.reporting.results import Results, Section
 from mlops_testkit.reporting.score import evidences
 
@@ -163,15 +163,42 @@ def fairness_report(
             t = s.binary(t, "y_true", where)
     if max_gap is None and min_ratio is None:
         raise MltkUsageError(f"{where}: give max_gap= and/or min_ratio=")
-    gap_bar = None if max_gap is None else _number(max_gap, "max_gap", where)
-    ratio_bar = None if min_ratio is None else _number(min_ratio, "min_ratio", where)
-    if gap_bar is not None and gap_bar < 0:
-        raise MltkUsageError(f"{where}: max_gap must be >= 0, got {max_gap}")
-    if ratio_bar is not None and not 0 <= ratio_bar <= 1:
-        raise MltkUsageError(f"{where}: min_ratio must be in [0, 1], got {min_ratio}")
+    gap_bar = (
+        None
+        if max_gap is None
+        else _args.number(
+            max_gap,
+            "max_gap",
+            where,
+            low=0,
+            high=1 if builtin else None,
+            high_open=True,
+            why=f"{metric} is a rate: a gap of 1 or more could never be exceeded",
+        )
+    )
+    ratio_bar = (
+        None
+        if min_ratio is None
+        else _args.number(
+            min_ratio,
+            "min_ratio",
+            where,
+            low=0,
+            high=1,
+            low_open=True,
+            why="a ratio min / max is never below 0: a bar of 0 or less could never fail",
+        )
+    )
     conf = s.confidence(confidence, where)
-    min_size = s.count(min_group_size, "min_group_size", where)
+    min_size = s.count(
+        min_group_size,
+        "min_group_size",
+        where,
+        s.MIN_EXAMPLES,
+        "a smaller group gives a bootstrap interval that proves nothing",
+    )
     n_boot = s.count(n_boot, "n_boot", where, 100)
+    seed = _args.seed(seed, where)
     g, labels, names = _groups(sensitive, n, where)
     k = len(labels)
     if k < 2:
@@ -197,7 +224,7 @@ def fairness_report(
         raise MltkUsageError(
             f"{where}: sensitive has {len(small)} group(s) smaller than "
             f"min_group_size={min_size} {base}: {shown}{nan_note}; merge small groups, "
-            "collect more data or lower min_group_size"
+            f"collect more data{' or lower min_group_size' if min_size > s.MIN_EXAMPLES else ''}"
         )
     if builtin:
         rate = num / den
@@ -221,16 +248,22 @@ def fairness_report(
             bad = [labels[i] for i in range(k) if not math.isfinite(rate[i])]
             raise MltkUsageError(f"{where}: metric returned NaN or inf for group(s) {bad[:5]}")
     gap, ratio = (float(v) for v in _spread(rate))
-    (gap_lo, gap_hi), (ratio_lo, ratio_hi), pairs = _simultaneous(rate, boot, conf)
     failed: list[str] = []
-    if gap_bar is not None and not gap_lo <= gap_bar:
-        failed.append(f"the gap is above {gap_bar:g} with {conf:.0%} confidence")
-    if ratio_bar is not None and not ratio_hi >= ratio_bar:
-        failed.append(
-            "the ratio is undefined (the metric is 0 in every group)"
-            if math.isnan(ratio)
-            else f"the ratio is below {ratio_bar:g} with {conf:.0%} confidence"
-        )
+    problem = s.undefined(boot, f"{metric_name} of a group")
+    if problem:  # NaN resamples are never dropped: no bound can be trusted
+        failed.append(problem)
+        pairs = k * (k - 1)
+        gap_lo = gap_hi = ratio_lo = ratio_hi = math.nan
+    else:
+        (gap_lo, gap_hi), (ratio_lo, ratio_hi), pairs = _simultaneous(rate, boot, conf)
+        if gap_bar is not None and not gap_lo <= gap_bar:
+            failed.append(f"the gap is above {gap_bar:g} with {conf:.0%} confidence")
+        if ratio_bar is not None and not ratio_hi >= ratio_bar:
+            failed.append(
+                "the ratio is undefined (the metric is 0 in every group)"
+                if math.isnan(ratio)
+                else f"the ratio is below {ratio_bar:g} with {conf:.0%} confidence"
+            )
     rows = []
     for i in range(k):
         lo, hi = s.percentile(boot[:, i], conf)
@@ -271,7 +304,8 @@ def fairness_report(
         name or f"fairness:{metric_name} by {'x'.join(names)}",
         "fairness",
         gap if gap_bar is not None else ratio,
-        f"{bars} (not significantly violated, {conf:.0%} one-sided)",
+        f"{bars} (not significantly violated, {conf:.0%} one-sided)"
+        + (f" ({problem})" if problem else ""),
         not failed,
         details,
         rows=rows,
@@ -322,8 +356,11 @@ def assert_fairness(
     Bonferroni-corrected, so they hold together. The gate fails only when the evidence is
     clear: the gap is above ``max_gap`` even at its lower ``confidence`` bound, or the
     ratio below ``min_ratio`` even at its upper bound. A group smaller than
-    ``min_group_size`` (in rows; in positives for tpr, negatives for fpr) is a usage error:
-    too small a group makes the gate blind. Evidences ML Test Score item model-7.
+    ``min_group_size`` (in rows; in positives for tpr, negatives for fpr; 30 at the least)
+    is a usage error: too small a group makes the gate blind. Bars that could never fail
+    (``max_gap >= 1`` for a rate, ``min_ratio <= 0``) and two sensitive columns whose
+    names read the same (``0`` and ``"0"``) are usage errors too; a resample on which a
+    callable metric is undefined fails the gate. Evidences ML Test Score item model-7.
 
     Example::
 

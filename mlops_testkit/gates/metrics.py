@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from mlops_testkit import MltkUsageError
+from mlops_testkit import MltkUsageError, _args
 from mlops_testkit._format import table
+from mlops_testkit.gates import _support as s
 from mlops_testkit.gates.result import GateResult, _bars, _finish, _number, report_twin
 from mlops_testkit.reporting.score import evidences
 
@@ -45,11 +46,8 @@ def assert_metric(
 
 
 def check_confidence(confidence: Any, where: str) -> float:
-    """A confidence level in (0.5, 1), or the kit's usage error."""
-    value = confidence.item() if hasattr(confidence, "item") else confidence
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.5 <= value < 1:
-        raise MltkUsageError(f"{where}: confidence must be in [0.5, 1), got {confidence!r}")
-    return float(value)
+    """A confidence level in [0.5, 1), or the kit's usage error."""
+    return s.confidence(confidence, where)
 
 
 def _paired_bootstrap(diff: Any, n_boot: int, confidence: float, seed: int) -> tuple[float, float]:
@@ -89,8 +87,11 @@ def assert_no_regression(
     both models) the verdict does not flip on noise: a seeded paired bootstrap of the
     mean difference decides, and the gate fails only when the candidate is worse by
     more than the tolerance with ``confidence`` (the upper confidence bound of
-    candidate - baseline is below -tolerance). ``baseline=None`` (no champion yet, a
-    first deployment) skips the test with that reason.
+    candidate - baseline is below -tolerance); it needs 30 paired scores. ``relative``
+    and ``higher_is_better`` take True or False only, and a relative ``tolerance`` of 1
+    or more (the candidate could lose the whole baseline) is a usage error.
+    ``baseline=None`` (no champion yet, a first deployment) skips the test with that
+    reason.
 
     Example::
 
@@ -109,14 +110,20 @@ def assert_no_regression(
             return GateResult(name, "regression", None, "no baseline (first deployment)", False)
         pytest.skip(f"{name}: no baseline (first deployment): nothing to regress from")
     cand, base = _number(candidate, "candidate", where), _number(baseline, "baseline", where)
-    tol = _number(tolerance, "tolerance", where)
-    check_confidence(confidence, where)
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 100:
-        raise MltkUsageError(f"{where}: n_boot must be an integer >= 100, got {n_boot!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise MltkUsageError(f"{where}: seed must be an integer >= 0, got {seed!r}")
-    if tol < 0:
-        raise MltkUsageError(f"{where}: tolerance must be >= 0, got {tolerance}")
+    relative = _args.flag(relative, "relative", where)
+    higher_is_better = _args.flag(higher_is_better, "higher_is_better", where)
+    tol = _args.number(
+        tolerance,
+        "tolerance",
+        where,
+        low=0,
+        high=1 if relative else None,
+        high_open=True,
+        why="a relative tolerance of 1 or more lets the candidate lose the whole baseline",
+    )
+    confidence = check_confidence(confidence, where)
+    n_boot = s.count(n_boot, "n_boot", where, 100)
+    seed = _args.seed(seed, where)
     allowed = tol * abs(base) if relative else tol
     sign = 1.0 if higher_is_better else -1.0
     details: dict[str, Any] = {"baseline": base, "allowed_loss": allowed}
@@ -132,13 +139,14 @@ def assert_no_regression(
             b = np.asarray(baseline_scores, dtype=float)
         except (TypeError, ValueError) as exc:
             raise MltkUsageError(f"{where}: per-example scores must be numbers: {exc}") from None
-        if c.shape != b.shape or c.ndim != 1 or len(c) < 2:
+        if c.shape != b.shape or c.ndim != 1 or len(c) < 1:
             raise MltkUsageError(
-                f"{where}: per-example scores must be two 1-D sequences of the same length "
-                f"(>= 2), got {c.shape} and {b.shape}"
+                f"{where}: per-example scores must be two 1-D sequences of the same length, "
+                f"got {c.shape} and {b.shape}"
             )
         if not (np.isfinite(c).all() and np.isfinite(b).all()):
             raise MltkUsageError(f"{where}: per-example scores contain NaN or inf")
+        s.enough(len(c), "candidate_scores", where, "score both models on more examples")
         lo, hi = _paired_bootstrap(sign * (c - b), n_boot, confidence, seed)
         passed = hi >= -allowed
         details.update(

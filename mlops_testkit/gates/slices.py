@@ -7,8 +7,9 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from mlops_testkit import MltkUsageError
+from mlops_testkit import MltkUsageError, _args
 from mlops_testkit._format import table
+from mlops_testkit.gates import _support
 from mlops_testkit.gates.result import (
     GateResult,
     _bars,
@@ -224,11 +225,25 @@ def assert_slices(
     where = "assert_slices"
     fn, metric_name, higher = _metric_fn(metric)
     t, p = _labels_and_predictions(y_true, y_pred, where)
+    if isinstance(metric, str):  # scores where labels are compared: every slice scores 0
+        _support.labels(metric_name, t, p, where)
     if min is None and max is None and max_gap is None:
         raise MltkUsageError(f"{where}: give min=, max= and/or max_gap=")
     lo = None if min is None else _number(min, "min", where)
     hi = None if max is None else _number(max, "max", where)
-    gap_max = None if max_gap is None else _number(max_gap, "max_gap", where)
+    bounded = isinstance(metric, str) and metric_name in _support.BOUNDED
+    gap_max = (
+        None
+        if max_gap is None
+        else _args.number(
+            max_gap,
+            "max_gap",
+            where,
+            high=1 if bounded else None,
+            high_open=True,
+            why=f"{metric_name} lies in [0, 1]: a gap of 1 or more could never be exceeded",
+        )
+    )
     min, max, max_gap = lo, hi, gap_max
     if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 1:
         raise MltkUsageError(f"{where}: min_size must be a positive integer, got {min_size!r}")

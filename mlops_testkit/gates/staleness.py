@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from mlops_testkit import MltkUsageError
+from mlops_testkit import MltkUsageError, _args
 from mlops_testkit._format import table
 from mlops_testkit.gates import _support as s
 from mlops_testkit.gates.result import GateResult, _finish, _number, gate_renderer
@@ -222,7 +222,20 @@ def staleness_report(
     fn, metric_name, higher = s.metric(metric, where)
     conf = s.confidence(confidence, where)
     n_boot = s.count(n_boot, "n_boot", where, 100)
-    bar = None if max_decay is None else _number(max_decay, "max_decay", where)
+    seed = _args.seed(seed, where)
+    bounded = isinstance(metric, str) and metric_name in s.BOUNDED
+    bar = (
+        None
+        if max_decay is None
+        else _args.number(
+            max_decay,
+            "max_decay",
+            where,
+            high=1 if bounded else None,
+            high_open=True,
+            why=f"{metric_name} lies in [0, 1]: a decay of 1 or more could never be exceeded",
+        )
+    )
     sign = 1.0 if higher else -1.0
     rng = np.random.default_rng(seed)
     values, boots, sizes = [], [], []
@@ -232,9 +245,13 @@ def staleness_report(
             raise MltkUsageError(
                 f"{where}: datasets_by_period[{period!r}] must be a pair (X, y_true)"
             )
+    for period, data in zip(periods, datasets_by_period.values(), strict=True):
         t = s.vector(data[1], f"y_true of period {period!r}", where)
         n = len(t)
+        s.enough(n, f"datasets_by_period[{period!r}]", where, "widen the periods or merge them")
         p = _predict(model, data[0], n, period, where)
+        if isinstance(metric, str):
+            s.labels(metric_name, t, p, where, f"the predictions for period {period!r}")
         value = float(fn(t, p))
         if not math.isfinite(value):
             raise MltkUsageError(f"{where}: {metric_name} is undefined for period {period!r}")
@@ -271,7 +288,14 @@ def staleness_report(
             }
         )
     last = rows[-1]
-    passed = bar is None or (math.isfinite(last["decay_low"]) and last["decay_low"] <= bar)
+    problems = [
+        problem
+        for period, boot in zip(periods, boots, strict=True)
+        if (problem := s.undefined(boot, f"{metric_name} of period {period!r}"))
+    ]
+    passed = not problems and (
+        bar is None or (math.isfinite(last["decay_low"]) and last["decay_low"] <= bar)
+    )
     details = {
         "metric": metric_name,
         "periods": rows,
@@ -282,6 +306,8 @@ def staleness_report(
         "n_boot": n_boot,
         "seed": seed,
     }
+    if problems:
+        details["problem"] = "; ".join(problems)
     return GateResult(
         name or f"staleness impact: {metric_name}",
         "staleness",
@@ -291,7 +317,8 @@ def staleness_report(
             f"above, {conf:.0%} one-sided)"
             if bar is not None
             else "measured"
-        ),
+        )
+        + (f" ({details['problem']})" if problems else ""),
         passed,
         details,
         rows=rows,
@@ -319,8 +346,10 @@ def assert_staleness_impact(
     is better). Each period's metric gets a seeded bootstrap interval, and so does its
     decay since the first period (in the metric's bad direction); the gate fails when
     the decay of the latest period is above ``max_decay`` even at its lower
-    ``confidence`` bound. The report draws the curve: how fast the model goes stale.
-    Evidences ML Test Score item model-4.
+    ``confidence`` bound. A period of fewer than 30 examples, scores where the metric
+    compares labels and ``max_decay >= 1`` for a metric in [0, 1] are usage errors; a
+    resample on which the metric is undefined fails the gate. The report draws the
+    curve: how fast the model goes stale. Evidences ML Test Score item model-4.
 
     Example::
 

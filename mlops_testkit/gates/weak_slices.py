@@ -14,10 +14,10 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from mlops_testkit import MltkUsageError
+from mlops_testkit import MltkUsageError, _args
 from mlops_testkit._format import table
 from mlops_testkit.gates import _support as s
-from mlops_testkit.gates.result import GateResult, _finish, _number, gate_renderer
+from mlops_testkit.gates.result import GateResult, _finish, gate_renderer
 from mlops_testkit.reporting.results import Results, Section
 from mlops_testkit.reporting.score import evidences
 
@@ -51,13 +51,20 @@ def _scores(metric: Any, t: Any, p: Any, where: str) -> tuple[Any, str, bool]:
             "callable (y_true, y_pred) -> one score per example (higher is better)"
         )
     if metric == "accuracy":
+        s.labels(metric, t, p, where)
         return (t == p).astype(float), metric, True
     if metric == "mae":
         return np.abs(t - p), metric, False
-    if metric in ("mse", "brier"):
+    if metric == "mse":
         return (t - p) ** 2, metric, False
     if (p < 0).any() or (p > 1).any():
-        raise MltkUsageError(f"{where}: log_loss needs probabilities in [0, 1] in y_pred")
+        raise MltkUsageError(
+            f"{where}: {metric} needs probabilities in [0, 1] in y_pred, found values from "
+            f"{p.min():.4g} to {p.max():.4g}; apply a sigmoid to scores first"
+        )
+    s.binary(t, "y_true", where)  # brier and log_loss score P(y=1) against 0/1 outcomes
+    if metric == "brier":
+        return (t - p) ** 2, metric, False
     q = np.clip(p, 1e-15, 1 - 1e-15)
     return -(t * np.log(q) + (1 - t) * np.log(1 - q)), metric, False
 
@@ -126,19 +133,21 @@ def find_weak_slices(
     need not be the model's inputs). Numeric features with more than ``bins`` values
     are cut at their quantiles; other features slice by value (the ``max_categories``
     most frequent, the rest pooled); NaN is a value of its own. ``max_depth=2`` adds
-    every pair of features. ``metric`` is accuracy (``y_pred`` are labels), mae, mse,
-    brier (``y_pred`` are probabilities), log_loss, or a callable returning one score
-    per example, higher is better (``lambda y, p: -abs(y - p)``). Slices whose outcomes
-    are harder to predict (nearer a coin flip) score worse on accuracy or Brier without
-    the model being at fault; a signed residual such as ``lambda y, p: p - y`` asks
-    instead where the model underestimates the outcome.
+    every pair of features. ``metric`` is accuracy (``y_pred`` are labels: scores are
+    a usage error), mae, mse, brier or log_loss (``y_pred`` are probabilities in [0, 1],
+    ``y_true`` 0/1 outcomes), or a callable returning one score per example, higher is
+    better (``lambda y, p: -abs(y - p)``). Slices whose outcomes are harder to predict
+    (nearer a coin flip) score worse on accuracy or Brier without the model being at
+    fault; a signed residual such as ``lambda y, p: p - y`` asks instead where the model
+    underestimates the outcome.
 
-    Each slice of at least ``min_size`` examples is compared with the rest of the data
-    (a one-sided Welch z-test that the slice trails the overall metric by more than
-    ``max_gap``); the p-values are corrected for the number of slices (``correction``:
-    holm, bh, bonferroni). The result lists the ``top`` slices, weak ones first, and
-    fails when any slice is weak at ``alpha``. Use :func:`assert_no_weak_slices` in a
-    test. Evidences ML Test Score item model-6 (when asserted).
+    Each slice of at least ``min_size`` examples (30 at the least), leaving at least as
+    many out, is compared with the rest of the data (a one-sided Welch z-test that the
+    slice trails the overall metric by more than ``max_gap``); the p-values are
+    corrected for the number of slices (``correction``: holm, bh, bonferroni). The
+    result lists the ``top`` slices, weak ones first, and fails when any slice is weak
+    at ``alpha``. Use :func:`assert_no_weak_slices` in a test. Evidences ML Test Score
+    item model-6 (when asserted).
 
     Example::
 
@@ -158,11 +167,24 @@ def find_weak_slices(
     depth = s.count(max_depth, "max_depth", where)
     if depth > 2:
         raise MltkUsageError(f"{where}: max_depth must be 1 or 2, got {max_depth}")
-    min_n = s.count(min_size, "min_size", where, 2)
-    gap_bar = _number(max_gap, "max_gap", where)
-    if gap_bar < 0:
-        raise MltkUsageError(f"{where}: max_gap must be >= 0, got {max_gap}")
-    level = _number(alpha, "alpha", where)
+    min_n = s.count(
+        min_size,
+        "min_size",
+        where,
+        s.MIN_EXAMPLES,
+        "the z-test of a slice against the rest needs that many examples on each side",
+    )
+    bounded = metric_name in ("accuracy", "brier") and isinstance(metric, str)
+    gap_bar = _args.number(
+        max_gap,
+        "max_gap",
+        where,
+        low=0,
+        high=1 if bounded else None,
+        high_open=True,
+        why=f"{metric_name} scores lie in [0, 1]: a gap of 1 or more could never be exceeded",
+    )
+    level = _args.number(alpha, "alpha", where)
     if not 0 < level < 1:
         raise MltkUsageError(f"{where}: alpha must be in (0, 1), got {alpha}")
     if correction not in CORRECTIONS or correction == "none":
@@ -186,7 +208,7 @@ def find_weak_slices(
         cnt = np.bincount(code, minlength=size).astype(float)
         sm = np.bincount(code, weights=good, minlength=size)
         sq = np.bincount(code, weights=good**2, minlength=size)
-        keep = np.flatnonzero((cnt >= min_n) & (cnt <= n - 2))
+        keep = np.flatnonzero((cnt >= min_n) & (cnt <= n - min_n))
         parts.append((cnt[keep], sm[keep], sq[keep]))
         labels.extend(names[i] for i in keep)
 
@@ -205,8 +227,9 @@ def find_weak_slices(
     cnt = np.concatenate([c for c, _, _ in parts])
     if not len(cnt):
         raise MltkUsageError(
-            f"{where}: no slice has at least min_size={min_n} examples (and leaves some "
-            f"out) among {n} examples; lower min_size or pass more data"
+            f"{where}: no slice has at least min_size={min_n} examples and leaves as many "
+            f"out (its rest) among {n} examples; "
+            + ("lower min_size or pass more data" if min_n > s.MIN_EXAMPLES else "pass more data")
         )
     sm = np.concatenate([x for _, x, _ in parts])
     sq = np.concatenate([x for _, _, x in parts])
@@ -220,7 +243,10 @@ def find_weak_slices(
     excess = (mean_r - mean_s) - gap_bar * n / rest_n
     se = np.sqrt(var_s / cnt + var_r / rest_n)
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(se > 0, excess / np.where(se > 0, se, 1.0), np.sign(excess) * np.inf)
+        # no spread on either side: a slice that trails is certain, one that does not is not
+        z = np.where(
+            se > 0, excess / np.where(se > 0, se, 1.0), np.where(excess > 0, np.inf, -np.inf)
+        )
     p_raw = _normal_sf(z)
     p_adj = np.asarray(adjust_p_values(p_raw.tolist(), correction))
     weak = p_adj < level

@@ -235,6 +235,15 @@ def test_pipeline_trains_gates_promotes_refuses_and_rolls_back(consumer, mlflow_
     assert "gate 'accuracy' failed" in out and "PASS  mltk-promote" not in out
     assert champion() == "2"  # the failing gate refused the promotion
 
+    # a skipped gate test: pytest exits 0, the gate report does not pass, no promotion
+    skipped = run_pipeline(
+        consumer, *server, "--manual", "mltk-promote", "--variable", "GATE_SKIP=true"
+    )
+    out = skipped.stdout + skipped.stderr
+    assert skipped.returncode != 0 and "FAIL  mltk-evaluate" in out, out[-4000:]
+    assert "test_accuracy: skipped" in out and "PASS  mltk-promote" not in out
+    assert champion() == "2"
+
     back = run_pipeline(consumer, *server, "--manual", "mltk-rollback", "mltk-rollback")
     out = back.stdout + back.stderr
     assert "rolled demo back to v1 (was v2)" in out, out[-4000:]
