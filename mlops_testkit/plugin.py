@@ -20,6 +20,7 @@ import pytest
 from mlops_testkit import __version__, session
 from mlops_testkit.devices import DeviceStatus, check_marker_names, devices_for_test
 from mlops_testkit.fixtures import candidate, champion, device, seed
+from mlops_testkit.gate_evidence import first_line
 from mlops_testkit.reporting.results import (
     _CURRENT,
     ACTIVE,
@@ -76,7 +77,7 @@ def pytest_configure(config: pytest.Config) -> None:
     state = MltkSession.start(config)
     config.stash[session.STASH] = state
     config.pluginmanager.register(_Collector(state), COLLECTOR_NAME)
-    ACTIVE.orphans = state.orphans  # results recorded while no test runs
+    ACTIVE.orphans = state.gate_evidence.orphans  # results recorded while no test runs
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -84,7 +85,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if collector is not None:
         config.pluginmanager.unregister(collector)
     state = config.stash.get(STASH, None)
-    if state is not None and ACTIVE.orphans is state.orphans:
+    if state is not None and ACTIVE.orphans is state.gate_evidence.orphans:
         ACTIVE.orphans = None
 
 
@@ -103,7 +104,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     incomplete."""
     output = getattr(node, "workeroutput", None)
     name = getattr(getattr(node, "gateway", None), "id", None) or "a worker"
-    session.get(node.config).from_worker(output or {}, name=name, error=error)
+    session.get(node.config).from_worker(output or {}, worker=name, error=error)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -198,7 +199,7 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> Any:
     """Every collected gate test, before and after deselection (``-k``, ``-m``,
     ``--mltk-changed-since`` or another plugin): the gate report accounts for each."""
-    from mlops_testkit.session import gate_marker
+    from mlops_testkit.gate_evidence import gate_marker
 
     state = session.get(config)
     before = {}
@@ -211,7 +212,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             before[item.nodeid] = allowed
     result = yield
     _select(config, items)
-    state.collected_gates(before, {item.nodeid for item in items})
+    state.gate_evidence.collected(before, {item.nodeid for item in items})
     return result
 
 
@@ -288,7 +289,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     recorder = item.stash.get(RECORDER, None) or Recorder(item.nodeid)
     report.mltk_results = transportable(recorder.take())  # what this phase recorded
     if call.excinfo is not None:
-        report.mltk_message = session.first_line(call.excinfo)
+        report.mltk_message = first_line(call.excinfo)
     if call.when == "call":
         claimed = {i for m in item.iter_markers("mlscore") for i in m.args}
         if "champion" in getattr(item, "fixturenames", ()):  # reached the call: one exists
