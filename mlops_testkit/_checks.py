@@ -108,6 +108,39 @@ def probability(value: Any, name: str, where: str, *, closed: bool = False) -> f
     return number
 
 
+def label(name: Any) -> str:
+    """A column name (or a value) as printable text: a lone surrogate ("\\ud800"), which
+    no terminal, JUnit file or UTF-8 report can write, is shown as its escape."""
+    text = str(name)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def distinct(names: Sequence[Any], what: str, where: str) -> list[Any]:
+    """``names`` as a list, or the kit's usage error when ``what`` holds one column twice
+    or two that print alike (``0`` and ``"0"``): results, reports and ``allow=`` lists
+    name columns by their text, so two columns with one text could hide each other."""
+    seen: dict[str, Any] = {}
+    out = list(names)
+    for name in out:
+        key = label(name)
+        if key in seen:
+            first = seen[key]
+            if repr(first) == repr(name):
+                raise MltkUsageError(
+                    f"{where}: {name!r} appears twice in {what}; each column must appear once"
+                )
+            raise MltkUsageError(
+                f"{where}: {first!r} and {name!r} in {what} both read {key!r}; rename one "
+                "so each column has a name of its own"
+            )
+        seen[key] = name
+    return out
+
+
 def columns_of(value: Any, name: str, where: str) -> list[str] | None:
     """``None``, one column name or a sequence of names, as a list (or None)."""
     if value is None:
@@ -122,4 +155,4 @@ def columns_of(value: Any, name: str, where: str) -> list[str] | None:
         ) from None
     if not cols:
         raise MltkUsageError(f"{where}: {name} is empty; name at least one column")
-    return cols
+    return distinct(cols, name, where)

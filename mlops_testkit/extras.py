@@ -16,6 +16,7 @@ EXTRA_OF = {
     "hypothesis": "data",
     "mlflow": "mlflow",
     "sklearn": "data",
+    "pyarrow": "data",
 }
 
 

@@ -10,6 +10,7 @@ import pytest
 np = pytest.importorskip("numpy")
 pd = pytest.importorskip("pandas")
 
+from hostile import classify
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -162,5 +163,18 @@ def test_mask() -> None:
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(st.text(max_size=40), st.none()), min_size=1, max_size=6))
 def test_hostile_text_gives_a_result(values) -> None:
-    report = pii_report(pd.DataFrame({"t": pd.Series(values, dtype=object)}))
+    """The verdict is judged: a column of only missing values was not scanned and must
+    not pass; text without a digit, "@" or ":" cannot hold any default pattern and must
+    pass; the same text with an e-mail address planted in it must fail naming it."""
+    frame = pd.DataFrame({"t": pd.Series(values, dtype=object)})
+    nothing = all(v is None for v in values)
+    outcome, report = classify(pii_report, frame, degenerate=nothing)
+    assert outcome == "result", (outcome, report)
     json.dumps(report.to_dict())
+    if nothing:
+        return
+    if not any(ch in "0123456789@:" for v in values if v is not None for ch in v):
+        assert report.passed, report.rows
+    planted = [f"{v} jane.doe@example.com " if v is not None else v for v in values]
+    found = pii_report(pd.DataFrame({"t": pd.Series(planted, dtype=object)}))
+    assert not found.passed and "email" in {r["kind"] for r in found.rows if r["verdict"] == "PII"}

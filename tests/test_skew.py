@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
 np = pytest.importorskip("numpy")
 pd = pytest.importorskip("pandas")
 
-from hypothesis import HealthCheck, given, settings
+from hostile import classify
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mlops_testkit import MltkUsageError, assert_no_skew, skew_report
@@ -160,14 +162,47 @@ def test_bad_options_are_usage_errors() -> None:
 values = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.none(), st.text(max_size=3))
 
 
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _clearly_differ(a, b) -> bool:
+    """A pair that no reading of the rules lets match: one side missing, text against a
+    number or other text, an infinity against anything else, or numbers far apart."""
+    if _missing(a) or _missing(b):
+        return _missing(a) != _missing(b)
+    if isinstance(a, str) or isinstance(b, str):
+        return a != b
+    if math.isinf(a) or math.isinf(b):
+        return a != b
+    return abs(a - b) > 1e-3 * max(abs(a), 1.0)
+
+
+def _identical(a, b) -> bool:
+    return (_missing(a) and _missing(b)) or (type(a) is type(b) and a == b)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.integers(0, 5), values, values), max_size=8))
-def test_hostile_input_gives_a_result_or_a_usage_error(rows) -> None:
-    train = pd.DataFrame({"k": [r[0] for r in rows], "x": [r[1] for r in rows]})
-    serve = pd.DataFrame({"k": [r[0] for r in rows], "x": [r[2] for r in rows]})
-    try:
-        report = skew_report(train, serve, on="k")
-    except MltkUsageError:
+@given(st.lists(st.tuples(values, values), max_size=8), st.booleans())
+@example([(math.inf, 5.0), (1.0, 1.0)], False)
+@example([(-math.inf, math.inf)], False)
+@example([(math.inf, math.inf), (math.nan, None), ("a", "a")], False)
+@example([(1.0, 1.0), (2.0, 2.0)], True)
+def test_hostile_input_gives_a_result_or_a_usage_error(pairs, repeat_a_key) -> None:
+    """The verdict is judged: rows with a pair that clearly differs never pass, identical
+    rows always do; no rows and repeated keys are usage errors."""
+    keys = list(range(len(pairs)))
+    if repeat_a_key and len(keys) > 1:
+        keys[-1] = keys[0]
+    rows = [(k, a, b) for k, (a, b) in zip(keys, pairs, strict=True)]
+    train = pd.DataFrame({"k": keys, "x": [r[1] for r in rows]})
+    serve = pd.DataFrame({"k": keys, "x": [r[2] for r in rows]})
+    degenerate = not rows or any(_clearly_differ(r[1], r[2]) for r in rows)
+    outcome, report = classify(skew_report, train, serve, on="k", degenerate=degenerate)
+    if not rows or len(set(keys)) < len(keys):
+        assert outcome == "usage", (outcome, report)
         return
+    assert outcome == "result", (outcome, report)  # a pass here on a clear mismatch: silent
     json.dumps(report.to_dict())
-    assert report.passed in (True, False)
+    if all(_identical(r[1], r[2]) for r in rows):
+        assert report.passed, report.rows

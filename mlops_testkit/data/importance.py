@@ -25,7 +25,16 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from mlops_testkit import MltkUsageError
-from mlops_testkit._checks import columns_of, finish, probability, table_renderer
+from mlops_testkit._args import flag, number
+from mlops_testkit._args import seed as seed_arg
+from mlops_testkit._checks import (
+    columns_of,
+    distinct,
+    finish,
+    label,
+    probability,
+    table_renderer,
+)
 from mlops_testkit.extras import require
 from mlops_testkit.reporting.results import CheckResult
 from mlops_testkit.reporting.score import evidences
@@ -111,12 +120,20 @@ def _metric(
 ) -> tuple[str, Callable[[Any, Any], float], bool]:
     import numpy as np
 
+    if higher_is_better is not None:
+        higher_is_better = flag(higher_is_better, "higher_is_better", WHERE)
     if callable(metric):
         return getattr(metric, "__name__", "metric"), metric, higher_is_better is not False
-    if metric not in METRICS:
+    if not isinstance(metric, str) or metric not in METRICS:
         raise MltkUsageError(
             f"{WHERE}: metric must be a callable (y_true, y_pred) -> float or one of "
             f"{', '.join(METRICS)}, got {metric!r}"
+        )
+    if higher_is_better is not None and higher_is_better != METRICS[metric]:
+        raise MltkUsageError(
+            f"{WHERE}: metric {metric!r} is {'higher' if METRICS[metric] else 'lower'} is "
+            f"better, but higher_is_better={higher_is_better}; leave higher_is_better out "
+            "for a named metric (it is for a callable metric)"
         )
     from sklearn import metrics as m
 
@@ -204,15 +221,45 @@ def feature_importance_report(
     if isinstance(n_repeats, bool) or not isinstance(n_repeats, int) or n_repeats < 3:
         raise MltkUsageError(f"{WHERE}: n_repeats must be an integer >= 3, got {n_repeats!r}")
     conf = probability(confidence, "confidence", WHERE)
-    if isinstance(min_importance, bool) or not isinstance(min_importance, int | float):
-        raise MltkUsageError(f"{WHERE}: min_importance must be a number, got {min_importance!r}")
-    if getattr(X, "ndim", 2) != 2 or not hasattr(X, "shape"):
+    if conf <= 0.5:
+        raise MltkUsageError(
+            f"{WHERE}: confidence must be above 0.5, got {confidence!r}: at 0.5 or below the "
+            "'lower' bound is at or above the mean importance, so a useless feature would "
+            "pass at least half the time"
+        )
+    min_importance = number(
+        min_importance,
+        "min_importance",
+        WHERE,
+        low=0.0,
+        why="a negative minimum passes a feature whose removal makes the model no worse, "
+        "or better",
+    )
+    seed = seed_arg(seed, WHERE)
+    arrow = type(X).__module__.split(".")[0] == "pyarrow"  # .columns holds the data
+    if getattr(X, "ndim", 2) != 2 or not hasattr(X, "shape") or arrow:
         raise MltkUsageError(
             f"{WHERE}: X must be a pandas DataFrame or a 2-D array of rows x features, "
-            f"got {type(X).__name__}"
+            f"got {type(X).__name__}" + (" (pass X.to_pandas())" if arrow else "")
         )
-    names = [str(c) for c in X.columns] if hasattr(X, "columns") else None
-    if names is None:
+    if hasattr(X, "columns"):
+        counts: dict[Any, int] = {}
+        try:
+            for c in X.columns:
+                counts[c] = counts.get(c, 0) + 1
+        except TypeError:  # columns that are not names
+            raise MltkUsageError(
+                f"{WHERE}: X must be a pandas DataFrame or a 2-D array of rows x features; "
+                f"the columns of this {type(X).__name__} are not column names"
+            ) from None
+        repeated = [c for c, n in counts.items() if n > 1]
+        if repeated:
+            raise MltkUsageError(
+                f"{WHERE}: X has {counts[repeated[0]]} columns named {repeated[0]!r}; rename "
+                "them so each feature has one name"
+            )
+        names = [label(c) for c in distinct(X.columns, "the columns of X", WHERE)]
+    else:
         names = [f"x{i}" for i in range(X.shape[1])]
     try:
         target = np.asarray(y)
@@ -232,7 +279,7 @@ def feature_importance_report(
     judged = columns_of(features, "features", WHERE)
     if judged is None:
         judged = names
-    unknown = [str(c) for c in judged if str(c) not in names]
+    unknown = [label(c) for c in judged if label(c) not in names]
     if unknown:
         raise MltkUsageError(f"{WHERE}: features {unknown} are not columns of X ({names[:8]})")
     if X.shape[0] < MIN_BLOCK_ROWS * n_repeats:
@@ -282,7 +329,7 @@ def feature_importance_report(
                 target[rows],
                 scoring=score,
                 n_repeats=1,
-                random_state=seed * 1000 + b,
+                random_state=(seed * 1000 + b) % 2**32,
             )
             estimates.append(out.importances_mean)
     except _PredictError as exc:
@@ -300,7 +347,7 @@ def feature_importance_report(
     lower = mean - t * std / math.sqrt(n_repeats)
     rows = []
     for j, feature in enumerate(names):
-        if feature not in [str(c) for c in judged]:
+        if feature not in [label(c) for c in judged]:
             continue
         ok = math.isfinite(lower[j]) and lower[j] > min_importance
         rows.append(

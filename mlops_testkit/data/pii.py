@@ -30,14 +30,24 @@ The national-ID patterns are :data:`NATIONAL_IDS`; add your own with ``patterns=
 
 A regular expression must be valid for both RE2 (pyarrow's engine, used when pyarrow is
 installed: it scans 1M values in about 0.1 s per column) and Python's :mod:`re` (the
-fallback, and the engine of validators): plain classes such as ``[0-9]``, no look-around.
-Values are first matched against all patterns at once; only the matching ones are
-scanned per pattern and validated, at most ``max_validate`` per column and pattern (a
-seeded sample beyond that, the count then scaled and marked estimated).
+fallback): plain classes such as ``[0-9]``, no look-around. Values are first matched
+against all patterns at once; only the matching ones are scanned per pattern, and the
+matches of a pattern with a validator are validated, at most ``max_validate`` values per
+column and pattern (a seeded sample beyond that, the count then scaled and marked
+estimated; a sample with no valid match goes on through the rest, so sampling never
+hides PII).
+
+Every scan is linear in the text: with pyarrow, RE2 finds the matches and their
+examples (Python's backtracking :mod:`re` is quadratic on text such as a long run of
+letters before an e-mail address: 47 s for one 200,000-character value). Without
+pyarrow, values longer than :data:`LONGEST_WITHOUT_RE2` characters are refused with the
+install line. A validator that raises is a usage error naming its pattern, never a
+silent rejection of the match (benchmarks/bench_pii.py: a 10 MB value).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -46,8 +56,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from mlops_testkit import MltkUsageError
-from mlops_testkit._checks import columns_of, finish, table_renderer
+from mlops_testkit import MissingExtraError, MltkUsageError
+from mlops_testkit._args import seed as seed_arg
+from mlops_testkit._checks import columns_of, distinct, finish, label, table_renderer
 from mlops_testkit.data.pii_patterns import (  # noqa: F401 - the public names
     DEFAULT_PATTERNS,
     IBAN_LENGTHS,
@@ -63,6 +74,14 @@ from mlops_testkit.reporting.score import evidences
 
 WHERE = "pii_report"
 MAX_EXAMPLES = 3
+# Python's re backtracks: the time of one search can grow with the square of a value's
+# length, so without RE2 (pyarrow) longer values are refused rather than scanned slowly.
+LONGEST_WITHOUT_RE2 = 4_096
+_GROUP = "mltk_pii_match"
+# Characters that split a value's matches apart (a value holding all of them gets one
+# picked from the private use areas).
+_MARKERS = ("\x00", "\x01", "\x02", "\x03", *map(chr, range(0xFDD0, 0xFDF0)))
+_SURROGATE = re.compile("[\ud800-\udfff]")
 COLUMNS = ("column", "kind", "matches", "share", "examples", "verdict")
 
 
@@ -75,6 +94,7 @@ class PiiResult(CheckResult):
     rows: list[dict[str, Any]] = field(default_factory=list)
     scanned: list[str] = field(default_factory=list)
     n_rows: int = 0
+    n_values: int | None = None  # non-missing values scanned (None: not counted)
 
     @property
     def flagged(self) -> list[str]:
@@ -82,7 +102,7 @@ class PiiResult(CheckResult):
 
     @property
     def passed(self) -> bool:
-        return bool(self.scanned) and self.n_rows > 0 and not self.flagged
+        return bool(self.scanned) and self.n_rows > 0 and self.n_values != 0 and not self.flagged
 
     @property
     def headline(self) -> str:
@@ -90,6 +110,11 @@ class PiiResult(CheckResult):
             return "no text column to scan for PII: nothing was checked (name columns= to scan)"
         if self.n_rows == 0:
             return "the frame has 0 rows: nothing was scanned for PII"
+        if self.n_values == 0:
+            return (
+                f"every value of the {len(self.scanned)} scanned column(s) is missing: "
+                "nothing was scanned for PII"
+            )
         kinds = sorted({r["kind"] for r in self.rows if r["verdict"] == "PII"})
         found = f": {', '.join(kinds)}" if kinds else ""
         return (
@@ -98,7 +123,7 @@ class PiiResult(CheckResult):
         )
 
     def extra(self) -> dict[str, Any]:
-        return {"scanned": self.scanned}
+        return {"scanned": self.scanned, "n_values": self.n_values}
 
 
 table_renderer("pii", "personal data (PII)", COLUMNS, failing=lambda r: r.get("verdict") == "PII")
@@ -107,12 +132,15 @@ table_renderer("pii", "personal data (PII)", COLUMNS, failing=lambda r: r.get("v
 def mask(text: str) -> str:
     """A match fit to print: e-mails as ``j***@e***.com``, other values keep their first
     character and last two; the letters and digits between become ``*``."""
+    text = label(text)
     if "@" in text:
         local, _, domain = text.partition("@")
         head, _, tld = domain.rpartition(".")
-        return f"{local[:1]}***@{head[:1]}***.{tld}"
+        return f"{local[:1]}***@{head[:1]}***.{tld[:12]}"
     if len(text) <= 4:
         return "*" * len(text)
+    if len(text) > 48:  # a long match (a run of IPv6-like hex, a custom pattern) stays short
+        return f"{text[0]}***[{len(text)} characters]***{text[-2:]}"
     middle = re.sub(r"[A-Za-z0-9]", "*", text[1:-2])
     return text[0] + middle + text[-2:]
 
@@ -122,8 +150,8 @@ def _text(series: Any) -> tuple[Any, Any | None]:
     (whose categories are then the values scanned)."""
     pd = require("pandas", WHERE)
     if isinstance(series.dtype, pd.CategoricalDtype):
-        categories = series.cat.categories
-        return pd.Series(categories.astype(str), dtype=object), series.cat.codes.to_numpy()
+        categories = [str(c) for c in series.cat.categories]
+        return pd.Series(categories, dtype=object), series.cat.codes.to_numpy()
     values = series.dropna()
     api = pd.api.types
     if values.dtype == object:
@@ -131,27 +159,65 @@ def _text(series: Any) -> tuple[Any, Any | None]:
             return values, None
     elif api.is_string_dtype(values.dtype):
         return values, None
-    return values.astype(str), None
+    return pd.Series([str(v) for v in values], dtype=object), None
+
+
+def _encodable(text: str) -> str:
+    """``text`` with each lone surrogate (which UTF-8, and so RE2, cannot hold) as U+FFFD."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+def _marker(text: str) -> str:
+    """A character that does not occur in ``text``."""
+    present = set(text)
+    for code in itertools.chain(range(0xE000, 0xF900), range(0xF0000, 0x10FFFE)):
+        if chr(code) not in present:
+            return chr(code)
+    raise AssertionError("unreachable: a str holds at most 0x110000 distinct characters")
+
+
+def _between(text: str, marker: str) -> Any:
+    """The pieces of ``text`` between pairs of ``marker``: the matches, in order."""
+    start = text.find(marker)
+    while start >= 0:
+        end = text.find(marker, start + 1)
+        yield text[start + 1 : end]
+        start = text.find(marker, end + 1)
 
 
 class _Texts:
-    """A column's text values, matched with pyarrow's RE2 when installed (vectorised),
-    else with Python's :mod:`re`."""
+    """A column's text values, matched with pyarrow's RE2 when installed (vectorised,
+    linear in the text), else with Python's :mod:`re` (values up to
+    :data:`LONGEST_WITHOUT_RE2` characters)."""
 
-    def __init__(self, values: Any) -> None:
+    def __init__(self, values: Any, column: Any = None) -> None:
         try:
             import pyarrow as pa
             import pyarrow.compute as pc
         except ImportError:
             self.pc = None
             self.data = values.to_numpy(dtype=object)
-        else:
-            self.pc = pc
-            self.data = pa.array(values, from_pandas=True)
-            if not pa.types.is_string(self.data.type) and not pa.types.is_large_string(
-                self.data.type
-            ):
-                self.data = self.data.cast(pa.large_string())
+            longest = max((len(v) for v in self.data), default=0)
+            if longest > LONGEST_WITHOUT_RE2:
+                raise MissingExtraError(
+                    f"{WHERE}: column {label(column)!r} holds a value of {longest:,} "
+                    f"characters; scanning values over {LONGEST_WITHOUT_RE2:,} characters in "
+                    "linear time needs RE2, which comes with pyarrow (not installed): "
+                    "pip install 'mlops-testkit[data]'"
+                ) from None
+            return
+        self.pa, self.pc = pa, pc
+        try:
+            data = pa.array(values, from_pandas=True)
+        except (UnicodeEncodeError, pa.ArrowException):  # a lone surrogate
+            data = pa.array([_encodable(v) for v in values], type=pa.large_string())
+        if not pa.types.is_string(data.type) and not pa.types.is_large_string(data.type):
+            data = data.cast(pa.large_string())
+        self.data = data
 
     def __len__(self) -> int:
         return len(self.data)
@@ -169,6 +235,7 @@ class _Texts:
     def take(self, mask: Any) -> _Texts:
         out = object.__new__(_Texts)
         out.pc = self.pc
+        out.pa = getattr(self, "pa", None)
         out.data = self.data.filter(mask) if self.pc is not None else self.data[mask]
         return out
 
@@ -177,9 +244,72 @@ class _Texts:
             return self.data.take(idx).to_pylist()
         return [self.data[i] for i in idx]
 
+    def first(self, pattern: PiiPattern, idx: Any) -> list[str | None]:
+        """The first match of ``pattern`` in each value ``idx`` (None where none)."""
+        if self.pc is not None:
+            found = self.pc.extract_regex(
+                self.data.take(idx), pattern=f"(?P<{_GROUP}>{pattern.regex})"
+            )
+            return [None if v is None else v[_GROUP] for v in found.to_pylist()]
+        out = []
+        for text in self.values(idx):
+            m = pattern.compiled.search(text)
+            out.append(m.group() if m else None)
+        return out
+
+    def matches(self, pattern: PiiPattern, idx: Any) -> Any:
+        """``(i, matches)`` for each ``i`` in ``idx``: the non-overlapping matches of
+        ``pattern`` in value ``i``, left to right, produced lazily."""
+        if self.pc is None:
+            for i in idx:
+                yield i, (m.group() for m in pattern.compiled.finditer(self.data[i]))
+            return
+        sub = self.data.take(idx)
+        marker = next(
+            (m for m in _MARKERS if not self.pc.any(self.pc.match_substring(sub, m)).as_py()),
+            None,
+        )
+        if marker is not None:  # RE2 marks every match at once: marker, match, marker
+            marked = self.pc.replace_substring_regex(
+                sub, pattern=f"({pattern.regex})", replacement=f"{marker}\\1{marker}"
+            )
+            for i, text in zip(idx, marked.to_pylist(), strict=True):
+                yield i, _between(text, marker)
+            return
+        for i, text in zip(idx, sub.to_pylist(), strict=True):  # each value its own marker
+            mark = _marker(text)
+            marked = self.pc.replace_substring_regex(
+                self.pa.array([text], type=self.pa.large_string()),
+                pattern=f"({pattern.regex})",
+                replacement=f"{mark}\\1{mark}",
+            )
+            yield i, _between(marked[0].as_py(), mark)
+
+
+def _validated(
+    cand: _Texts, kind: str, pattern: PiiPattern, idx: Any, examples: list[str]
+) -> list[int]:
+    """The values among ``idx`` with at least one match that ``pattern``'s validator
+    accepts (the first such match of the first few kept as examples)."""
+    keep = []
+    known: dict[str, bool] = {}  # a value repeated in the text is validated once
+    for i, found in cand.matches(pattern, idx):
+        for text in found:
+            ok = known.get(text)
+            if ok is None:
+                ok = _valid(kind, pattern, text)
+                if len(known) < 65_536:
+                    known[text] = ok
+            if ok:
+                keep.append(int(i))
+                if len(examples) < MAX_EXAMPLES:
+                    examples.append(text)
+                break
+    return keep
+
 
 def _scan_column(
-    col: str,
+    col: Any,
     series: Any,
     patterns: Mapping[str, PiiPattern],
     combined: str,
@@ -194,7 +324,7 @@ def _scan_column(
         weights = np.bincount(codes[codes >= 0], minlength=len(values)).astype(float)
     else:
         weights = None
-    texts = _Texts(values)
+    texts = _Texts(values, col)
     candidates = texts.match(combined)
     rows = []
     if not candidates.any():
@@ -209,32 +339,27 @@ def _scan_column(
         examples: list[str] = []
         scale = 1.0
         if pattern.validate is not None:
+            order = idx
             if len(idx) > max_validate:
-                scale = len(idx) / max_validate
-                idx = np.sort(np.random.default_rng(seed).choice(idx, max_validate, False))
-                estimated = True
-            keep = []
-            for i, text in zip(idx, cand.values(idx), strict=True):
-                found = [
-                    m.group()
-                    for m in pattern.compiled.finditer(text)
-                    if _valid(pattern, m.group())
-                ]
-                if found:
-                    keep.append(i)
-                    if len(examples) < MAX_EXAMPLES:
-                        examples.append(found[0])
-            idx = np.asarray(keep, dtype=np.int64)
+                order = np.random.default_rng(seed).permutation(idx)
+            keep = _validated(cand, kind, pattern, np.sort(order[:max_validate]), examples)
+            if len(order) > max_validate:
+                if keep:  # the sample found some: scale its count
+                    scale = len(idx) / max_validate
+                    estimated = True
+                else:  # a sample with nothing valid proves nothing: validate the rest
+                    rest = np.sort(order[max_validate:])
+                    keep = _validated(cand, kind, pattern, rest, examples)
+            idx = np.asarray(sorted(keep), dtype=np.int64)
         else:
-            for text in cand.values(idx[:MAX_EXAMPLES]):
-                m = pattern.compiled.search(text)
-                examples.append(m.group() if m else text)
+            for i, match in zip(idx, cand.first(pattern, idx[:MAX_EXAMPLES]), strict=False):
+                examples.append(match if match is not None else cand.values([i])[0])
         count = float(len(idx) if cand_w is None else cand_w[idx].sum()) * scale
         if count <= 0:
             continue
         rows.append(
             {
-                "column": col,
+                "column": label(col),
                 "kind": kind,
                 "matches": f"~{round(count)}" if estimated else round(count),
                 "share": float(count / total) if total else math.nan,
@@ -245,20 +370,37 @@ def _scan_column(
     return rows
 
 
-def _valid(pattern: PiiPattern, text: str) -> bool:
+def _valid(kind: str, pattern: PiiPattern, text: str) -> bool:
     try:
         return bool(pattern.validate(text))  # type: ignore[misc]
-    except Exception:  # a validator of one's own that cannot judge a match rejects it
-        return False
+    except Exception as exc:  # a broken validator must not reject every match silently
+        raise MltkUsageError(
+            f"{WHERE}: the validator of pattern {kind!r} raised {type(exc).__name__}: {exc}; "
+            "a validator must return True or False for any text its regex matches (a "
+            "failed checksum is False, not an exception)"
+        ) from exc
 
 
 def _allowed(allow: Iterable[str], columns: Sequence[str], kinds: Iterable[str]) -> set[tuple]:
+    if allow is None:
+        allow = ()
     if isinstance(allow, str):
         allow = [allow]
+    try:
+        entries = list(allow)
+    except TypeError:
+        raise MltkUsageError(
+            f"{WHERE}: allow must be a list of 'column' or 'column:kind' entries, got "
+            f"{allow!r}"
+        ) from None
     out: set[tuple] = set()
     known = set(kinds)
-    for entry in allow:
-        col, sep, kind = str(entry).rpartition(":") if ":" in str(entry) else (entry, "", "")
+    for entry in entries:
+        text = label(entry)
+        if text in columns or ":" not in text:
+            col, sep, kind = text, "", ""
+        else:
+            col, sep, kind = text.rpartition(":")
         if col not in columns:
             raise MltkUsageError(
                 f"{WHERE}: allow names {entry!r}, but {col!r} is not a scanned column; "
@@ -306,6 +448,12 @@ def pii_report(
     check_unique_columns(df, "df", WHERE)
     if isinstance(max_validate, bool) or not isinstance(max_validate, int) or max_validate < 1:
         raise MltkUsageError(f"{WHERE}: max_validate must be a positive integer")
+    seed = seed_arg(seed, WHERE)
+    if patterns is not None and not isinstance(patterns, Mapping):
+        raise MltkUsageError(
+            f"{WHERE}: patterns must be a mapping kind -> PiiPattern (or regex string), got "
+            f"{type(patterns).__name__}"
+        )
     chosen: dict[str, PiiPattern] = {}
     for kind, pattern in (DEFAULT_PATTERNS if patterns is None else patterns).items():
         if isinstance(pattern, str):
@@ -315,13 +463,23 @@ def pii_report(
                 f"{WHERE}: patterns[{kind!r}] must be a PiiPattern or a regex string, got "
                 f"{type(pattern).__name__}"
             )
+        if not isinstance(pattern.regex, str):
+            raise MltkUsageError(
+                f"{WHERE}: patterns[{kind!r}].regex must be a string, got "
+                f"{type(pattern.regex).__name__}"
+            )
+        if pattern.validate is not None and not callable(pattern.validate):
+            raise MltkUsageError(
+                f"{WHERE}: patterns[{kind!r}].validate must be a function text -> bool (or "
+                f"None), got {type(pattern.validate).__name__}"
+            )
         try:
             pattern.compiled  # noqa: B018 - compile now: a bad regex is the caller's error
         except re.error as exc:
             raise MltkUsageError(
                 f"{WHERE}: patterns[{kind!r}] is not a valid regex: {exc}"
             ) from None
-        chosen[str(kind)] = pattern
+        chosen[label(kind)] = pattern
     if not chosen:
         raise MltkUsageError(f"{WHERE}: patterns is empty: nothing to look for")
     names = columns_of(columns, "columns", WHERE)
@@ -338,7 +496,9 @@ def pii_report(
         missing = [c for c in names if c not in df.columns]
         if missing:
             raise MltkUsageError(f"{WHERE}: column(s) {missing} are not columns of df")
-    allowed = _allowed(allow, names, chosen)
+    names = distinct(names, "the scanned columns", WHERE)
+    labels = [label(c) for c in names]
+    allowed = _allowed(allow, labels, chosen)
     combined = "|".join(f"(?:{p.regex})" for p in chosen.values())
     try:
         _Texts(pd.Series(["x"], dtype=object)).match(combined)
@@ -349,21 +509,21 @@ def pii_report(
         ) from None
 
     def scan(col: Any) -> list[dict[str, Any]]:
-        return _scan_column(str(col), df[col], chosen, combined, max_validate, seed)
+        return _scan_column(col, df[col], chosen, combined, max_validate, seed)
 
     workers = min(len(names), os.cpu_count() or 1, 8) or 1
     with ThreadPoolExecutor(workers) as pool:
         found = list(pool.map(scan, names))
     rows = []
-    for col, col_rows in zip(names, found, strict=True):
+    for col, col_rows in zip(labels, found, strict=True):
         for row in col_rows:
-            if (str(col), None) in allowed or (str(col), row["kind"]) in allowed:
+            if (col, None) in allowed or (col, row["kind"]) in allowed:
                 row["verdict"] = "allowed"
         rows.extend(col_rows)
         if not col_rows:
             rows.append(
                 {
-                    "column": str(col),
+                    "column": col,
                     "kind": "-",
                     "matches": 0,
                     "share": 0.0,
@@ -374,7 +534,11 @@ def pii_report(
     order = {"PII": 0, "allowed": 1, "clean": 2}
     rows.sort(key=lambda r: (order[r["verdict"]], -r["share"]))
     return PiiResult(
-        name=name or "pii", rows=rows, scanned=[str(c) for c in names], n_rows=len(df)
+        name=name or "pii",
+        rows=rows,
+        scanned=labels,
+        n_rows=len(df),
+        n_values=int(sum(int(df[c].notna().sum()) for c in names)),
     )
 
 

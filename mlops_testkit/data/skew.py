@@ -10,8 +10,12 @@ How values are compared
     * Numeric features (booleans too) match when ``|training - serving| <= tolerance`` or
       ``|training - serving| <= tolerance * |training|``: absolute for values near zero,
       relative for large ones; float32 serving against float64 training stays within the
-      default ``1e-6``. ``tolerance`` may be a mapping feature -> tolerance.
-    * Other features (strings, categories, datetimes) match when equal.
+      default ``1e-6``. ``tolerance`` may be a mapping feature -> tolerance (finite).
+      Complex features use the modulus of the difference, so the imaginary part counts.
+    * Infinities match only the same infinity: ``+inf`` never matches ``5.0`` or ``-inf``.
+    * List, tuple and array cells (embeddings) match when they have the same shape and
+      every element matches (numbers within ``tolerance``); other cells (strings,
+      categories, datetimes) match when equal.
     * Missing values match missing values only.
     * Keys present on one side only are reported, and fail unless ``allow_missing_keys``.
 
@@ -27,7 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from mlops_testkit import MltkUsageError
-from mlops_testkit._checks import columns_of, finish, probability, table_renderer
+from mlops_testkit._args import flag, number
+from mlops_testkit._checks import columns_of, distinct, finish, label, table_renderer
 from mlops_testkit.extras import require
 from mlops_testkit.reporting.results import CheckResult, plain
 from mlops_testkit.reporting.score import evidences
@@ -129,9 +134,16 @@ def _frame(obj: Any, name: str) -> Any:
     if len(obj) == 0:
         raise MltkUsageError(f"{WHERE}: {name} is empty (no rows): nothing to compare")
     if not obj.columns.is_unique:
-        dup = sorted({str(c) for c in obj.columns[obj.columns.duplicated()]})
+        dup = sorted({label(c) for c in obj.columns[obj.columns.duplicated()]})
         raise MltkUsageError(f"{WHERE}: {name} has duplicate column names {dup}")
+    distinct(obj.columns, f"the columns of {name}", WHERE)
     return obj
+
+
+def _columns(frame: Any, names: Sequence[Any]) -> Any:
+    """``frame[names]`` by position: pandas turns a list of names into an Index of its
+    string dtype first, which refuses names with a lone surrogate."""
+    return frame.iloc[:, [frame.columns.get_loc(c) for c in names]]
 
 
 def _keys(frame: Any, on: list[str], name: str) -> Any:
@@ -143,15 +155,25 @@ def _keys(frame: Any, on: list[str], name: str) -> Any:
             f"{WHERE}: key column(s) {missing} missing from {name}; keep the key in both "
             "pipelines' outputs"
         )
-    keys = frame[on]
+    keys = _columns(frame, on)
     nulls = keys.isna().any(axis=1)
     if nulls.any():
         raise MltkUsageError(
             f"{WHERE}: {int(nulls.sum())} row(s) of {name} have a missing key in {on}; every "
             "row needs a key to be joined"
         )
-    index = pd.Index(keys[on[0]]) if len(on) == 1 else pd.MultiIndex.from_frame(keys)
-    if not index.is_unique:
+    try:
+        if len(on) == 1:
+            index = pd.Index(keys.iloc[:, 0])
+        else:
+            index = pd.MultiIndex.from_arrays([keys.iloc[:, i] for i in range(len(on))])
+        unique = index.is_unique
+    except TypeError as exc:  # list or array cells cannot be hashed
+        raise MltkUsageError(
+            f"{WHERE}: the key {on} of {name} holds values that cannot be joined on ({exc}); "
+            "join on scalar keys (numbers, strings, dates)"
+        ) from None
+    if not unique:
         dup = index[index.duplicated()]
         raise MltkUsageError(
             f"{WHERE}: the key {on} is not unique in {name}: {len(dup)} duplicate(s), e.g. "
@@ -167,10 +189,14 @@ def _is_numeric(dtype: Any) -> bool:
     )
 
 
-def _numbers(frame: Any) -> Any:
+def _is_complex(dtype: Any) -> bool:
+    return bool(require("pandas", WHERE).api.types.is_complex_dtype(dtype))
+
+
+def _numbers(frame: Any, dtype: Any) -> Any:
     import numpy as np
 
-    return frame.to_numpy(dtype=np.float64, na_value=np.nan)
+    return frame.to_numpy(dtype=dtype, na_value=np.nan)
 
 
 def _tolerance(tolerance: float | Mapping[str, float], feature: str) -> float:
@@ -178,16 +204,66 @@ def _tolerance(tolerance: float | Mapping[str, float], feature: str) -> float:
     return float(value)
 
 
+def _check_tolerance(tolerance: Any) -> None:
+    """A finite number >= 0, or a mapping feature -> such a number."""
+    items = tolerance.items() if isinstance(tolerance, Mapping) else [(None, tolerance)]
+    for feature, tol in items:
+        name = "tolerance" if feature is None else f"tolerance[{feature!r}]"
+        if isinstance(tol, float) and math.isinf(tol):
+            raise MltkUsageError(
+                f"{WHERE}: {name} must be a finite number >= 0, got {tol!r}: an infinite "
+                "tolerance matches every pair of numbers, so the check could not fail"
+            )
+        try:
+            number(tol, name, WHERE, low=0.0)
+        except MltkUsageError as exc:
+            raise MltkUsageError(
+                f"{exc} (tolerance is a number >= 0, or a mapping feature -> number)"
+            ) from None
+
+
+def _same(a: Any, b: Any) -> Any:
+    """Exact equality of numbers, a NaN matching a NaN (per part for complex numbers)."""
+    import numpy as np
+
+    if np.iscomplexobj(a) or np.iscomplexobj(b):
+        a, b = np.asarray(a, dtype=complex), np.asarray(b, dtype=complex)
+        return _same(a.real, b.real) & _same(a.imag, b.imag)
+    return (a == b) | (np.isnan(a) & np.isnan(b))
+
+
+def _close(a: Any, b: Any, tol: Any) -> tuple[Any, Any]:
+    """Which pairs of numbers match (``|a - b| <= tol * max(|a|, 1)`` for finite pairs,
+    the same value for infinities and NaN) and ``|a - b|``. Works on real and complex
+    arrays of one shape; ``tol`` broadcasts."""
+    import numpy as np
+
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        diff = np.abs(a - b)
+        scale = np.maximum(np.abs(a), 1.0)
+        scale *= tol
+        ok = diff <= scale  # NaN differences do not
+        nonfinite = ~(np.isfinite(a) & np.isfinite(b))
+        if nonfinite.any():  # inf - 5 is inf, and inf <= inf * tol: compare exactly
+            ok[nonfinite] = _same(np.asarray(a)[nonfinite], np.asarray(b)[nonfinite])
+    return ok, diff
+
+
 def _example(key: Any, t: Any, s: Any) -> str:
     key = plain(key)
 
     def show(v: Any) -> str:
-        v = plain(v) if v is not None else v
+        if isinstance(v, float) and not math.isfinite(v):  # plain() turns these into None
+            return "NaN" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+        if isinstance(v, complex):
+            return str(v)
+        v = plain(v) if v is not None and not _is_container(v) else v
         if isinstance(v, float):
             return "NaN" if math.isnan(v) else f"{v:.6g}"
-        return repr(v) if isinstance(v, str) else str(v)
+        text = repr(v) if isinstance(v, str) else str(v)
+        return label(text if len(text) <= 80 else text[:77] + "...")
 
-    return f"{key!r}: {show(t)} vs {show(s)}"
+    return f"{label(repr(key))}: {show(t)} vs {show(s)}"
 
 
 def _compare_numeric(
@@ -206,20 +282,13 @@ def _compare_numeric(
     for start in range(0, len(pos_t), step):
         a = a_all[pos_t[start : start + step]]
         b = b_all[pos_s[start : start + step]]
+        ok, diff = _close(a, b, tol)
+        bad = ~ok
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            diff = a - b
-            np.abs(diff, out=diff)
             scale = np.abs(a)
             rel = np.divide(diff, scale, out=np.zeros_like(diff), where=scale > 0)
             max_rel = np.fmax(max_rel, np.fmax.reduce(rel, axis=0))
             max_abs = np.fmax(max_abs, np.fmax.reduce(diff, axis=0))
-            np.maximum(scale, 1.0, out=scale)
-            scale *= tol
-            bad = ~(diff <= scale)  # NaN differences too
-            if bad.any():  # equal infinities and NaN on both sides match
-                rows, cols = np.nonzero(bad)
-                va, vb = a[rows, cols], b[rows, cols]
-                bad[rows, cols] = ~((va == vb) | (np.isnan(va) & np.isnan(vb)))
         mismatches += bad.sum(axis=0)
         for j in np.flatnonzero(bad.any(axis=0)):
             rows = np.flatnonzero(bad[:, j])
@@ -243,16 +312,93 @@ def _compare_numeric(
     return out
 
 
-def _compare_values(t_col: Any, s_col: Any, pos_t: Any, pos_s: Any, keys: Any) -> dict[str, Any]:
-    """Compare a non-numeric feature: equal values (missing matches missing only)."""
+_CONTAINERS = (list, tuple, dict, set, frozenset)
+
+
+def _is_container(value: Any) -> bool:
+    """A list, tuple, dict, set or array of one or more dimensions (not a numpy scalar)."""
+    return isinstance(value, _CONTAINERS) or (
+        hasattr(value, "__array__") and getattr(value, "ndim", 0) > 0
+    )
+
+
+def _cell_key(value: Any) -> Any:
+    """A list, tuple, dict, set or array cell as a comparable value (exact)."""
+    import numpy as np
+
+    if isinstance(value, dict):
+        return ("dict", sorted(((repr(k), _cell_key(v)) for k, v in value.items()), key=repr))
+    if isinstance(value, set | frozenset):
+        return ("set", sorted(map(repr, value)))
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, [_cell_key(v) for v in value])
+    if hasattr(value, "__array__"):
+        arr = np.asarray(value)
+        if arr.dtype != object:
+            return ("array", arr.dtype.str, arr.shape, arr.tobytes())
+        return ("array", arr.shape, [_cell_key(v) for v in arr.ravel()])
+    if isinstance(value, float) and math.isnan(value):
+        return ("nan",)
+    return value
+
+
+def _cells_match(x: Any, y: Any, tol: float) -> bool:
+    """Two cells of which at least one is a list, tuple, array, dict or set: numbers of
+    the same shape match element by element within ``tol``; anything else exactly."""
+    import numpy as np
+
+    if not (_is_container(x) and _is_container(y)):
+        return False
+    if not isinstance(x, dict | set | frozenset) and not isinstance(y, dict | set | frozenset):
+        try:
+            ax, ay = np.asarray(x), np.asarray(y)
+        except (ValueError, TypeError):  # ragged lists
+            ax = ay = None
+        if ax is not None and ax.dtype.kind in "biufc" and ay.dtype.kind in "biufc":
+            if ax.shape != ay.shape:
+                return False
+            kind = complex if "c" in (ax.dtype.kind, ay.dtype.kind) else float
+            ok, _ = _close(ax.astype(kind), ay.astype(kind), tol)
+            return bool(np.all(ok))
+    try:
+        return bool(_cell_key(x) == _cell_key(y))
+    except Exception:  # a cell whose equality cannot be told: it does not match
+        return False
+
+
+def _compare_values(
+    t_col: Any, s_col: Any, pos_t: Any, pos_s: Any, keys: Any, tol: float
+) -> dict[str, Any]:
+    """Compare a non-numeric feature: equal values (missing matches missing only); list,
+    tuple and array cells element by element."""
     import numpy as np
 
     pd = require("pandas", WHERE)
     a = t_col.to_numpy(dtype=object)[pos_t]
     b = s_col.to_numpy(dtype=object)[pos_s]
     na_a, na_b = pd.isna(a), pd.isna(b)
-    with np.errstate(invalid="ignore"):
-        differ = np.asarray(a != b, dtype=bool)
+    differ = None
+    if pd.api.types.infer_dtype(a, skipna=True) not in ("mixed", "unknown-array") and (
+        pd.api.types.infer_dtype(b, skipna=True) not in ("mixed", "unknown-array")
+    ):
+        try:
+            with np.errstate(invalid="ignore"):
+                fast = np.asarray(a != b, dtype=bool)
+            if fast.shape == a.shape:
+                differ = fast
+        except (ValueError, TypeError):
+            differ = None
+    if differ is None:  # cells that are lists, arrays, or compare oddly: one by one
+        differ = np.zeros(len(a), dtype=bool)
+        for i in np.flatnonzero(~na_a & ~na_b):
+            x, y = a[i], b[i]
+            if _is_container(x) or _is_container(y):
+                differ[i] = not _cells_match(x, y, tol)
+            else:
+                try:
+                    differ[i] = not bool(x == y)
+                except Exception:
+                    differ[i] = True
     bad = (na_a != na_b) | (~na_a & ~na_b & differ)
     worst = np.flatnonzero(bad)[:MAX_EXAMPLES]
     examples = "; ".join(_example(keys[pos_t[i]], a[i], b[i]) for i in worst)
@@ -296,14 +442,17 @@ def skew_report(
             "distributions of two different samples, use assert_no_drift instead."
         )
     keys = columns_of(on, "on", WHERE) or []
-    rate = probability(max_mismatch_rate, "max_mismatch_rate", WHERE, closed=True)
-    tolerances = tolerance.values() if isinstance(tolerance, Mapping) else [tolerance]
-    for tol in tolerances:
-        if isinstance(tol, bool) or not isinstance(tol, int | float) or not tol >= 0:
-            raise MltkUsageError(
-                f"{WHERE}: tolerance must be a number >= 0 (or a mapping feature -> number), "
-                f"got {tolerance!r}"
-            )
+    rate = number(
+        max_mismatch_rate,
+        "max_mismatch_rate",
+        WHERE,
+        low=0.0,
+        high=1.0,
+        high_open=True,
+        why="a rate of 1 tolerates every row mismatching, so the check could not fail",
+    )
+    _check_tolerance(tolerance)
+    allow = flag(allow_missing_keys, "allow_missing_keys", WHERE)
     train = _frame(training_features, "training_features")
     serve = _frame(serving_features, "serving_features")
     idx_t, idx_s = _keys(train, keys, "training_features"), _keys(serve, keys, "serving_features")
@@ -326,6 +475,12 @@ def skew_report(
             for side, frame in (("training_features", train), ("serving_features", serve)):
                 if col not in frame.columns:
                     raise MltkUsageError(f"{WHERE}: feature {col!r} is missing from {side}")
+        overlap = [c for c in wanted if c in keys]
+        if overlap:
+            raise MltkUsageError(
+                f"{WHERE}: features names the key column(s) {overlap}; a key is joined on, "
+                "not compared"
+            )
     if not wanted:
         raise MltkUsageError(f"{WHERE}: no feature column besides the key {keys} to compare")
     if isinstance(tolerance, Mapping):
@@ -348,36 +503,36 @@ def skew_report(
         numeric = [
             c for c in wanted if _is_numeric(train[c].dtype) and _is_numeric(serve[c].dtype)
         ]
-        found_rows = (
-            dict(
-                zip(
-                    numeric,
-                    _compare_numeric(
-                        _numbers(train[numeric]),
-                        _numbers(serve[numeric]),
-                        pos_t,
-                        pos_s,
-                        idx_t,
-                        np.array([_tolerance(tolerance, c) for c in numeric], dtype=np.float64),
-                    ),
-                    strict=True,
-                )
+        found_rows: dict[Any, dict[str, Any]] = {}
+        for part, dtype in ((False, np.float64), (True, np.complex128)):
+            group = [
+                c
+                for c in numeric
+                if (_is_complex(train[c].dtype) or _is_complex(serve[c].dtype)) == part
+            ]
+            if not group:
+                continue
+            compared_group = _compare_numeric(
+                _numbers(_columns(train, group), dtype),
+                _numbers(_columns(serve, group), dtype),
+                pos_t,
+                pos_s,
+                idx_t,
+                np.array([_tolerance(tolerance, c) for c in group], dtype=np.float64),
             )
-            if numeric
-            else {}
-        )
+            found_rows.update(zip(group, compared_group, strict=True))
         for col in wanted:
             compared = found_rows.get(col) or _compare_values(
-                train[col], serve[col], pos_t, pos_s, idx_t
+                train[col], serve[col], pos_t, pos_s, idx_t, _tolerance(tolerance, col)
             )
-            row = {"feature": str(col), "compared": len(pos_t), **compared}
+            row = {"feature": label(col), "compared": len(pos_t), **compared}
             row["mismatch rate"] = row["mismatches"] / len(pos_t)
             row["verdict"] = "SKEW" if row["mismatch rate"] > rate else "ok"
             rows.append({c: row[c] for c in COLUMNS})
         rows.sort(key=lambda r: (r["verdict"] != "SKEW", -r["mismatch rate"], r["feature"]))
     return SkewResult(
-        name=name or f"skew:{','.join(map(str, keys))}",
-        on=[str(k) for k in keys],
+        name=name or f"skew:{','.join(map(label, keys))}",
+        on=[label(k) for k in keys],
         rows=rows,
         compared=len(pos_t),
         training_rows=len(train),
@@ -387,7 +542,7 @@ def skew_report(
         n_missing_in_serving=len(missing_s),
         n_missing_in_training=len(missing_t),
         max_mismatch_rate=rate,
-        allow_missing_keys=bool(allow_missing_keys),
+        allow_missing_keys=allow,
     )
 
 

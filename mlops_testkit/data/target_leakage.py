@@ -7,7 +7,13 @@ feature, out of fold (3-fold cross-validation, so a feature cannot score by memo
       (depth 4, missing values handled by the tree, so "filled in only when ..." leaks
       show);
     * other features (strings, categories): the target mean (class shares) of each
-      category in the training folds, unseen categories getting the overall mean.
+      category in the training folds, unseen categories getting the overall mean. When
+      most values are too rare for that (an ID such as ``DEF-00001`` / ``OK-00002``), the
+      parts of the values are scored too: their shape (``aaa-99999``), their first three
+      and last tokens, their length and their last number; the best part counts.
+
+Infinities in a numeric feature are values (``+inf`` above every number), not missing;
+complex features are scored on their real and imaginary parts.
 
 The score is ROC AUC for a binary target, macro one-vs-rest ROC AUC for a multiclass one
 and R² for a regression target. A feature leaks when its score exceeds ``max_score``, or
@@ -21,13 +27,17 @@ from __future__ import annotations
 
 import math
 import os
+import re
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from mlops_testkit import MltkUsageError
-from mlops_testkit._checks import columns_of, finish, table_renderer
+from mlops_testkit._args import number
+from mlops_testkit._args import seed as seed_arg
+from mlops_testkit._checks import columns_of, distinct, finish, label, table_renderer
 from mlops_testkit.extras import require
 from mlops_testkit.reporting.results import CheckResult
 
@@ -35,6 +45,15 @@ WHERE = "target_leakage_report"
 TASKS = ("auto", "binary", "multiclass", "regression")
 FOLDS = 3
 MAX_CLASSES = 50
+# A category model needs held-out rows whose category the training folds saw: below this
+# share its predictions are the prior almost everywhere (constant), which proves nothing.
+MIN_COVERAGE = 0.5
+# Below this share, the parts of the values (shape, tokens, length, number) are scored too.
+DERIVE_BELOW = 0.8
+_TOKEN = re.compile(r"[^\W\d_]+|[0-9]+|[^\w\s]+")  # letters, digits, punctuation runs
+_LETTER = re.compile(r"[^\W\d_]")
+_DIGIT = re.compile(r"[0-9]")
+_NUMBER = re.compile(r"[0-9]+")
 COLUMNS = ("feature", "model", "score", "skill", "verdict")
 
 
@@ -157,21 +176,42 @@ def _folds(y: Any, task: str, seed: int) -> Any:
     return fold
 
 
-def _as_number(series: Any) -> Any | None:
-    """A numeric view of a numeric, boolean or datetime column; None for categories."""
+def _ranks(x: Any) -> Any:
+    """Dense ranks of ``x`` (NaN kept missing): the tree sees the order of the values,
+    infinities included, and no precision is lost to its float32 thresholds."""
+    import numpy as np
+
+    out = np.full(len(x), np.nan)
+    ok = ~np.isnan(x)
+    if ok.any():
+        out[ok] = np.unique(x[ok], return_inverse=True)[1]
+    return out
+
+
+def _numeric_views(series: Any) -> list[tuple[str, Any]] | None:
+    """The numeric views of a numeric, boolean, complex or datetime column (each as dense
+    ranks, NaN for missing); None for other columns."""
     import numpy as np
 
     pd = require("pandas", WHERE)
     api = pd.api.types
     dtype = series.dtype
+    missing = series.isna().to_numpy()
     if api.is_datetime64_any_dtype(dtype) or api.is_timedelta64_dtype(dtype):
         out = series.to_numpy(dtype="int64", na_value=np.iinfo(np.int64).min).astype(float)
-        out[series.isna().to_numpy()] = np.nan
-        return out
+        out[missing] = np.nan
+        return [("tree", _ranks(out))]
+    if api.is_complex_dtype(dtype):
+        values = series.to_numpy(dtype=np.complex128, na_value=np.nan)
+        parts = []
+        for part, x in (("real part", values.real), ("imaginary part", values.imag)):
+            x = np.array(x, dtype=np.float64, copy=True)
+            x[missing] = np.nan
+            parts.append((f"tree ({part})", _ranks(x)))
+        return parts
     if api.is_bool_dtype(dtype) or api.is_numeric_dtype(dtype):
         out = np.array(series.to_numpy(dtype=np.float64, na_value=np.nan), copy=True)
-        out[~np.isfinite(out)] = np.nan
-        return out
+        return [("tree", _ranks(out))]
     return None
 
 
@@ -193,13 +233,15 @@ def _oof_tree(x: Any, y: Any, fold: Any, task: str, k: int) -> Any:
     return out
 
 
-def _oof_categories(codes: Any, y: Any, fold: Any, task: str, k: int) -> Any:
-    """Out-of-fold target means per category (smoothed towards the fold's mean)."""
+def _oof_categories(codes: Any, y: Any, fold: Any, task: str, k: int) -> tuple[Any, float]:
+    """Out-of-fold target means per category (smoothed towards the fold's mean), and the
+    share of rows whose category the other folds saw (the rest get the prior)."""
     import numpy as np
 
     n_cat = int(codes.max()) + 1 if len(codes) else 0
     targets = y[:, None].astype(float) if task == "regression" else np.eye(k)[y]
     out = np.zeros_like(targets)
+    seen = 0
     for f in range(FOLDS):
         train, test = fold != f, fold == f
         prior = targets[train].mean(axis=0)
@@ -213,7 +255,8 @@ def _oof_categories(codes: Any, y: Any, fold: Any, task: str, k: int) -> Any:
         )
         means = (sums + 10.0 * prior) / (counts[:, None] + 10.0)
         out[test] = means[codes[test]]
-    return out
+        seen += int((counts[codes[test]] > 0).sum())
+    return out, seen / max(len(codes), 1)
 
 
 def _score(pred: Any, y: Any, task: str, k: int) -> float:
@@ -228,16 +271,97 @@ def _score(pred: Any, y: Any, task: str, k: int) -> float:
     return float(np.mean(scores))
 
 
-def _score_feature(series: Any, y: Any, fold: Any, task: str, k: int) -> tuple[str, float]:
+def _codes(values: Any, column: Any) -> Any:
+    """Category codes of ``values`` (missing is a category of its own)."""
+    pd = require("pandas", WHERE)
+    try:
+        return pd.factorize(values, use_na_sentinel=False)[0]
+    except TypeError:  # list, array, dict or set cells cannot be hashed
+        raise MltkUsageError(
+            f"{WHERE}: feature column {label(column)!r} holds cells that are not single "
+            "values (lists, arrays, dicts or sets); target leakage scores one value per "
+            "cell: expand it into one numeric column per element (an embedding), or leave "
+            "it out with features=[...]"
+        ) from None
+
+
+def _parts(series: Any) -> tuple[list[tuple[str, list[Any]]], list[tuple[str, Any]]]:
+    """Parts of text values that an ID or code may encode the label in: the shape
+    (letters as ``a``, digits as ``9``), the first three and the last token (category
+    views), the length and the last number (numeric views)."""
     import numpy as np
 
-    x = _as_number(series)
-    if x is not None:
-        if np.isnan(x).all():
-            return "tree", math.nan
-        return "tree", _score(_oof_tree(x, y, fold, task, k), y, task, k)
-    codes, _ = require("pandas", WHERE).factorize(series, use_na_sentinel=False)
-    return "category means", _score(_oof_categories(codes, y, fold, task, k), y, task, k)
+    missing = series.isna().to_numpy()
+    texts = [
+        None if gone else str(v)
+        for v, gone in zip(series.astype(object).to_numpy(), missing, strict=True)
+    ]
+    shape: list[Any] = []
+    tokens: list[list[Any]] = [[], [], [], []]
+    length = np.full(len(texts), np.nan)
+    last_number = np.full(len(texts), np.nan)
+    for i, text in enumerate(texts):
+        if text is None:
+            shape.append(None)
+            for t in tokens:
+                t.append(None)
+            continue
+        head, tail = text[:256], text[-256:]
+        shape.append(_DIGIT.sub("9", _LETTER.sub("a", head[:64])))
+        first = _TOKEN.findall(head)[:3]
+        last = _TOKEN.findall(tail)[-1:]
+        for j in range(3):
+            tokens[j].append(first[j] if j < len(first) else "")
+        tokens[3].append(last[0] if last else "")
+        length[i] = len(text)
+        numbers = _NUMBER.findall(tail)
+        if numbers:
+            last_number[i] = float(numbers[-1][-15:])
+    categories = [
+        ("shape", shape),
+        ("token 1", tokens[0]),
+        ("token 2", tokens[1]),
+        ("token 3", tokens[2]),
+        ("last token", tokens[3]),
+    ]
+    numbers_ = [("length", _ranks(length)), ("last number", _ranks(last_number))]
+    return categories, numbers_
+
+
+def _score_feature(
+    series: Any, y: Any, fold: Any, task: str, k: int, column: Any
+) -> tuple[str, float]:
+    """The best score among the feature's views, and the view's name (NaN: no view had
+    anything to learn from)."""
+    import numpy as np
+
+    pd = require("pandas", WHERE)
+    scored: list[tuple[str, float]] = []
+    views = _numeric_views(series)
+    if views is not None:
+        for model, x in views:
+            if not np.isnan(x).all():
+                scored.append((model, _score(_oof_tree(x, y, fold, task, k), y, task, k)))
+        scored = [v for v in scored if math.isfinite(v[1])]
+        return max(scored, key=lambda v: v[1]) if scored else ("tree", math.nan)
+    pred, coverage = _oof_categories(_codes(series, column), y, fold, task, k)
+    if coverage >= MIN_COVERAGE:
+        scored.append(("category means", _score(pred, y, task, k)))
+    if coverage < DERIVE_BELOW:
+        categories, numbers = _parts(series)
+        for part, values in categories:
+            codes = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)[0]
+            pred, coverage = _oof_categories(codes, y, fold, task, k)
+            if coverage >= MIN_COVERAGE:
+                scored.append((f"category means ({part})", _score(pred, y, task, k)))
+        for part, x in numbers:
+            if not np.isnan(x).all():
+                score = _score(_oof_tree(x, y, fold, task, k), y, task, k)
+                scored.append((f"tree ({part})", score))
+    scored = [v for v in scored if math.isfinite(v[1])]
+    if not scored:
+        return "category means", math.nan
+    return max(scored, key=lambda v: v[1])
 
 
 def target_leakage_report(
@@ -274,11 +398,34 @@ def target_leakage_report(
         raise MltkUsageError(f"{WHERE}: df must be a pandas DataFrame, got {type(df).__name__}")
     if not isinstance(target, str) or target not in df.columns:
         raise MltkUsageError(f"{WHERE}: target {target!r} is not a column of df")
-    for value, label in ((max_score, "max_score"), (max_gap, "max_gap")):
-        if value is None and label == "max_gap":
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or not -1 < value <= 1:
-            raise MltkUsageError(f"{WHERE}: {label} must be a number in (-1, 1], got {value!r}")
+    max_score = number(
+        max_score,
+        "max_score",
+        WHERE,
+        low=-1.0,
+        high=1.0,
+        low_open=True,
+        why="the score is ROC AUC, macro AUC or R², at most 1",
+    )
+    if max_gap is not None:
+        max_gap = number(
+            max_gap,
+            "max_gap",
+            WHERE,
+            low=0.0,
+            high=1.0,
+            low_open=True,
+            high_open=True,
+            why="skill is at most 1, so a gap of 1 can never be exceeded, and a gap of 0 "
+            "flags whichever feature is best",
+        )
+    elif max_score >= 1.0:
+        raise MltkUsageError(
+            f"{WHERE}: max_score={max_score:g} with max_gap=None could never fail: no score "
+            "exceeds 1 (ROC AUC and R² are at most 1) and the gap rule is off; lower "
+            "max_score (default 0.95) or keep max_gap"
+        )
+    seed = seed_arg(seed, WHERE)
     if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 30:
         raise MltkUsageError(f"{WHERE}: max_rows must be an integer >= 30, got {max_rows!r}")
     cols = columns_of(features, "features", WHERE)
@@ -291,6 +438,15 @@ def target_leakage_report(
         raise MltkUsageError(f"{WHERE}: features include the target {target!r} itself")
     if not cols:
         raise MltkUsageError(f"{WHERE}: df has no feature column besides the target {target!r}")
+    counts = Counter(df.columns)
+    repeated = [c for c in dict.fromkeys([target, *cols]) if counts[c] > 1]
+    if repeated:
+        which = "the target" if repeated[0] == target else "a feature"
+        raise MltkUsageError(
+            f"{WHERE}: df has {counts[repeated[0]]} columns named {repeated[0]!r} ({which}); "
+            "rename them so each column has one name"
+        )
+    distinct([target, *cols], "the target and feature columns", WHERE)
     if len(df) < 30:
         raise MltkUsageError(f"{WHERE}: df has {len(df)} rows; at least 30 are needed")
     frame = df
@@ -302,14 +458,20 @@ def target_leakage_report(
     fold = _folds(y, task, seed)
 
     def one(col: Any) -> dict[str, Any]:
-        model, score = _score_feature(frame[col], y, fold, task, k)
+        model, score = _score_feature(frame[col], y, fold, task, k, col)
         skill = score if task == "regression" else 2.0 * (score - 0.5)
-        return {"feature": str(col), "model": model, "score": score, "skill": skill}
+        return {"feature": label(col), "model": model, "score": score, "skill": skill}
 
     workers = min(len(cols), os.cpu_count() or 1, 8)
     with ThreadPoolExecutor(workers) as pool:
         rows = list(pool.map(one, cols))
     judged = [r for r in rows if math.isfinite(r["score"])]
+    if max_score >= 1.0 and judged and len(judged) < 3:
+        raise MltkUsageError(
+            f"{WHERE}: max_score={max_score:g} leaves only the gap rule, which needs at "
+            f"least 3 scored features; {len(judged)} could be scored here, so the check could "
+            "never fail: lower max_score (default 0.95)"
+        )
     skills = sorted((max(r["skill"], 0.0) for r in judged), reverse=True)
     for r in rows:
         if not math.isfinite(r["score"]):
@@ -329,8 +491,8 @@ def target_leakage_report(
         key=lambda r: (not r["verdict"].startswith("LEAK"), -np.nan_to_num(r["score"], nan=-9))
     )
     return TargetLeakageResult(
-        name=name or f"target_leakage:{target}",
-        target=target,
+        name=name or f"target_leakage:{label(target)}",
+        target=label(target),
         task=task,
         metric=metric,
         rows=[{c: r[c] for c in COLUMNS} for r in rows],
