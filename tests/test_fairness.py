@@ -46,12 +46,23 @@ def test_biased_model_fails_and_fair_model_passes_over_seeds() -> None:
         assert result.passed and result.kind == "fairness"
 
 
+def test_a_pass_says_why_it_passes() -> None:
+    # issue 24: "pass ... 0.0632, required gap <= 0.05" read as a pass over the bar
+    fair, groups = decisions([0.45, 0.45], 400, 1)
+    result = fairness_report(None, fair, pd.Series(groups, name="sex"), max_gap=0.05)
+    assert result.passed and result.name == "fairness:selection_rate by sex"
+    assert result.threshold.startswith("gap <= 0.05: not significantly above (gap ")
+    assert "interval [" in result.threshold
+
+
 def test_failure_message_is_a_headline_a_table_and_a_next_step() -> None:
     biased, groups = decisions([0.60, 0.35], 400, 0)
     with pytest.raises(AssertionError) as info:
         assert_fairness(None, biased, groups, min_ratio=0.8)
     text = str(info.value)
-    assert text.startswith("gate 'fairness:selection_rate by sensitive' failed")
+    # groups given as an array: the gate is named by its metric, not "by sensitive"
+    assert text.startswith("gate 'fairness:selection_rate' failed")
+    assert "ratio >= 0.8: significantly below (ratio 0.5" in text and "interval [" in text
     assert "highest 'g0', lowest 'g1'" in text
     assert "group  rows  selection_rate  ci_low  ci_high" in text
     assert "reweight" in text

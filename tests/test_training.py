@@ -355,6 +355,38 @@ def test_checkpoint_catches_dropped_buffers(batch, tmp_path):
     text = str(exc.value)
     assert "bn.running_mean" in text and "buffer differs" in text
     assert "eval output differs" in text
+    assert "buffers differ: save model.state_dict()" in text
+
+
+class _Vocab(torch.nn.Module):
+    """A model whose preprocessing (a scale) lives in a plain attribute, not its state."""
+
+    def __init__(self, scale: float = 1.0) -> None:
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 1)
+        self.scale = scale
+
+    def forward(self, x):
+        return self.lin(x * self.scale)
+
+
+def test_checkpoint_names_outputs_only_differences(tmp_path):
+    # issue 24: the message blamed BatchNorm buffers whatever the cause
+    torch.manual_seed(0)
+    model = _Vocab(scale=3.0)
+
+    def load(path):
+        fresh = _Vocab()  # the preprocessing file was never saved: the default comes back
+        fresh.load_state_dict(torch.load(path))
+        return fresh
+
+    with pytest.raises(AssertionError) as exc:
+        assert_checkpoint_roundtrip(
+            model, torch.ones(2, 4), save=_save_full, load=load, tmp_path=tmp_path
+        )
+    text = str(exc.value)
+    assert "The state dict round-trips, but the eval outputs differ" in text
+    assert "vocabulary" in text and "BatchNorm" not in text
 
 
 # --- devices ----------------------------------------------------------------------------------

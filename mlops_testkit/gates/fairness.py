@@ -277,9 +277,18 @@ def fairness_report(
             }
         )
     rows.sort(key=lambda r: -r[metric_name])
+    # why it passes or fails, with the bound the verdict rests on: "gap <= 0.05: not
+    # significantly above (95% bound 0.02-0.09)", never a bare "0.0632, required <= 0.05"
+    gap_high = not (gap_lo <= gap_bar) if gap_bar is not None else False
+    ratio_low = not (ratio_hi >= ratio_bar) if ratio_bar is not None else False
     bars = _bars(
-        gap_bar is not None and f"gap <= {gap_bar:g}",
-        ratio_bar is not None and f"ratio >= {ratio_bar:g}",
+        gap_bar is not None
+        and f"gap <= {gap_bar:g}: {'' if gap_high else 'not '}significantly above "
+        f"(gap {s.fmt(gap)}, interval {s.interval(gap_lo, gap_hi)})",
+        ratio_bar is not None
+        and f"ratio >= {ratio_bar:g}: {'' if ratio_low else 'not '}significantly below "
+        f"(ratio {s.fmt(ratio)}, interval {s.interval(ratio_lo, ratio_hi)})",
+        sep="; ",
     )
     details = {
         "metric": metric_name,
@@ -300,12 +309,13 @@ def fairness_report(
         "min_group_size": min_size,
         "failed": failed,
     }
+    # groups given as an array have no name: the gate is named by its metric alone
+    by = "" if names == ["sensitive"] else f" by {'x'.join(names)}"
     return GateResult(
-        name or f"fairness:{metric_name} by {'x'.join(names)}",
+        name or f"fairness:{metric_name}{by}",
         "fairness",
         gap if gap_bar is not None else ratio,
-        f"{bars} (not significantly violated, {conf:.0%} one-sided)"
-        + (f" ({problem})" if problem else ""),
+        f"{bars} ({conf:.0%} one-sided bounds)" + (f" ({problem})" if problem else ""),
         not failed,
         details,
         rows=rows,
@@ -316,7 +326,8 @@ def _body(result: GateResult) -> str:
     d = result.details
     metric = d["metric"]
     head = (
-        f"{metric} by {' x '.join(d['sensitive'])}: highest {d['highest']!r}, lowest "
+        f"{metric} by {' x '.join(d['sensitive']).replace('sensitive', 'group')}: highest "
+        f"{d['highest']!r}, lowest "
         f"{d['lowest']!r}; gap {s.fmt(d['gap'])} {s.interval(*d['gap_ci'])}, ratio "
         f"{s.fmt(d['ratio'])} {s.interval(*d['ratio_ci'])} ({d['confidence']:.0%} bounds)"
     )

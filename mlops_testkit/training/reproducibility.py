@@ -292,10 +292,37 @@ def assert_checkpoint_roundtrip(
         message(
             f"the checkpoint round trip lost state: {len(report.rows)} difference(s)",
             table(report.rows, ["entry", "problem"]),
-            "Save model.state_dict() (it includes buffers such as BatchNorm running_mean/"
-            "running_var), not only named_parameters(), and load with strict=True.",
+            _checkpoint_hint(report.rows),
         )
     )
+
+
+def _checkpoint_hint(rows: list[dict[str, Any]]) -> str:
+    """What the differences point at: the state dict (which part), or only the outputs."""
+    problems = [str(r["problem"]) for r in rows]
+    state = [p for p in problems if not p.startswith("eval output")]
+    if not state:
+        return (
+            "The state dict round-trips, but the eval outputs differ: something the model "
+            "uses is not in its state dict. Common causes: a vocabulary, tokenizer or "
+            "preprocessing file (a scaler's statistics) saved beside the weights or not at "
+            "all, a config (sizes, flags) rebuilt with other values, a plain tensor "
+            "attribute that is neither a parameter nor a registered buffer."
+        )
+    parts = []
+    if any(p.startswith("buffer") for p in state):
+        parts.append(
+            "buffers differ: save model.state_dict() (it includes buffers such as "
+            "BatchNorm running_mean/running_var), not only named_parameters()"
+        )
+    if any(p.startswith("parameter") for p in state):
+        parts.append("parameters differ: the checkpoint holds other (or older) weights")
+    if any(p.startswith(("missing", "extra")) for p in state):
+        parts.append(
+            "entries are missing or extra: load with strict=True, and build the model "
+            "from the same config (sizes, layers) it was saved with"
+        )
+    return "The state dict differs: " + "; ".join(parts) + "."
 
 
 # --- devices agree -----------------------------------------------------------------------
