@@ -4,6 +4,10 @@
 untracked files) with the merge base of REF and HEAD, the way a merge request is
 compared with its target branch, and matches the changed paths against the globs of
 ``mltk_model_paths`` (relative to pytest's rootdir).
+
+git lists paths NUL-separated (``-z``): a name with a tab, a quote or non-ASCII letters
+arrives as it is, not quoted and escaped. A glob that reaches outside the rootdir (an
+absolute path, a ``..`` segment) can never match a path relative to it: it is refused.
 """
 
 from __future__ import annotations
@@ -58,22 +62,66 @@ def matches(path: str, globs: tuple[str, ...]) -> bool:
     return any(glob_to_regex(g).match(path) for g in globs)
 
 
-def _git(args: list[str], cwd: Path) -> str:
+def _git_bytes(args: list[str], cwd: Path) -> bytes:
     try:
         proc = subprocess.run(
             ["git", *args],
             cwd=cwd,
             capture_output=True,
-            text=True,
             timeout=60,
             check=False,
         )
     except FileNotFoundError:
         raise ChangeError("git is not installed or not on PATH") from None
     if proc.returncode != 0:
-        said = (proc.stderr or proc.stdout).strip().splitlines()
+        said = os.fsdecode(proc.stderr or proc.stdout).strip().splitlines()
         raise ChangeError(said[0] if said else f"git {' '.join(args)} failed")
     return proc.stdout
+
+
+def _git(args: list[str], cwd: Path) -> str:
+    return os.fsdecode(_git_bytes(args, cwd))
+
+
+def _git_paths(args: list[str], cwd: Path) -> list[str]:
+    """The paths a git command lists, NUL-separated (``-z``): names with tabs, quotes,
+    newlines or non-ASCII letters come as they are, decoded as the file system does."""
+    out = _git_bytes([*args[:1], "-z", *args[1:]], cwd)
+    return [os.fsdecode(p) for p in out.split(b"\0") if p]
+
+
+def check_globs(globs: tuple[str, ...], rootdir: Path) -> None:
+    """Refuse a glob that can never match: changed paths are matched relative to the
+    rootdir, as git lists them, so an absolute path or a ``..`` segment matches nothing."""
+    import posixpath
+
+    root = Path(rootdir).resolve()
+    for glob in globs:
+        text = glob.strip().replace("\\", "/")
+        absolute = text.startswith("/") or re.match(r"[A-Za-z]:/", text) is not None
+        parts = text.split("/")
+        if not absolute and ".." not in parts:
+            continue
+        hint = ""
+        if absolute:
+            try:
+                hint = Path(text).relative_to(root).as_posix()
+            except ValueError:
+                hint = ""
+        else:
+            normal = posixpath.normpath(text)
+            hint = "" if normal == ".." or normal.startswith("../") else normal
+        outside = "is an absolute path" if absolute else "has a '..' segment"
+        raise ChangeError(
+            f"mltk_model_paths: {glob!r} {outside}; globs match the changed paths relative to "
+            f"the rootdir {root}, so it can never match "
+            + (
+                f"(write {hint!r})"
+                if hint
+                else "(it reaches outside the rootdir: run pytest from a rootdir that holds "
+                "the model code, or move the code)"
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -117,6 +165,7 @@ def decide(ref: str, globs: tuple[str, ...], rootdir: Path) -> ChangeDecision:
     Raises :class:`ChangeError` when ``rootdir`` is not in a git repository or ``ref``
     is not a commit there.
     """
+    check_globs(globs, rootdir)
     try:
         toplevel = Path(_git(["rev-parse", "--show-toplevel"], rootdir).strip())
     except ChangeError as exc:
@@ -132,11 +181,11 @@ def decide(ref: str, globs: tuple[str, ...], rootdir: Path) -> ChangeDecision:
         base = _git(["merge-base", ref, "HEAD"], toplevel).strip()
     except ChangeError:
         base = ref  # unrelated histories: fall back to a plain diff against the ref
-    changed = _git(["diff", "--name-only", "--no-renames", base, "--"], toplevel).splitlines()
-    untracked = _git(["ls-files", "--others", "--exclude-standard"], toplevel).splitlines()
+    changed = _git_paths(["diff", "--name-only", "--no-renames", base, "--"], toplevel)
+    untracked = _git_paths(["ls-files", "--others", "--exclude-standard"], toplevel)
     changed_paths = sorted(set(_relative_to_root(changed + untracked, toplevel, rootdir)))
 
-    tracked = _git(["ls-files"], toplevel).splitlines()
+    tracked = _git_paths(["ls-files"], toplevel)
     repo_files = _relative_to_root(tracked + untracked, toplevel, rootdir)
     unmatched = tuple(g for g in globs if not any(glob_to_regex(g).match(f) for f in repo_files))
     matched = tuple(p for p in changed_paths if matches(p, globs))

@@ -81,8 +81,13 @@ def _check_paths(existing: tuple[str, ...], wanted: tuple[str, ...], where: str)
 
 def _merge_ini(text: str, path: Path, section: str, opts: Options, have: dict) -> str:
     lines = _with_newline(text).splitlines(keepends=True)
-    span = _section_span(lines, re.compile(rf"\[{re.escape(section)}\]\s*$"))
-    assert span is not None  # config.find found the section
+    # pytest (iniconfig) and configparser take a comment after the header: [pytest]  # x
+    span = _section_span(lines, re.compile(rf"\[{re.escape(section)}\]\s*([#;].*)?$"))
+    if span is None:  # config.find found the section, written in a way init does not edit
+        raise InitError(
+            f"{path.name}: init cannot find the line of the [{section}] header to edit; add "
+            "mltk_model_paths and the markers there by hand"
+        )
     from mlops_testkit.settings import parse_globs
 
     existing = parse_globs(str(have.get("mltk_model_paths", "")))
@@ -292,6 +297,34 @@ def _repo_url(opts: Options) -> str:
     return source if "://" in source else f"https://github.com/{source}"
 
 
+def _hook_ids(text: str) -> set[str]:
+    """The hook ids the pre-commit configuration installs: read from its YAML (an id in a
+    comment or inside a string installs nothing). Invalid YAML refuses, naming the file."""
+    try:
+        import yaml
+    except ImportError:  # pre-commit depends on PyYAML; without it, skip comment lines
+        lines = [line.split(" #", 1)[0] for line in text.splitlines()]
+        found = (re.match(r"\s*-?\s*id:\s*['\"]?([\w.-]+)", line) for line in lines)
+        return {m.group(1) for m in found if m and not m.group(0).lstrip().startswith("#")}
+    try:
+        config = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "cannot be parsed"
+        raise InitError(
+            f"{PRE_COMMIT}{at}: not valid YAML ({problem}); fix it and run init again"
+        ) from None
+    repos = config.get("repos") if isinstance(config, dict) else None
+    return {
+        str(hook["id"])
+        for repo in (repos if isinstance(repos, list) else [])
+        if isinstance(repo, dict) and isinstance(repo.get("hooks"), list)
+        for hook in repo["hooks"]
+        if isinstance(hook, dict) and "id" in hook
+    }
+
+
 def pre_commit_change(opts: Options) -> Change:
     path = opts.root / PRE_COMMIT
     before = _read(path)
@@ -304,7 +337,7 @@ def pre_commit_change(opts: Options) -> Change:
             *_hooks_block(opts, "  "),
         ]
         return _checked_yaml(Change(PRE_COMMIT, None, "".join(lines), why))
-    if all(re.search(rf"\bid:\s*{h}\b", before) for h in HOOK_IDS):
+    if set(HOOK_IDS) <= _hook_ids(before):
         return Change(PRE_COMMIT, before, before, why)
     lines = _with_newline(before).splitlines(keepends=True)
     repos = next((i for i, line in enumerate(lines) if re.match(r"repos:\s*(#.*)?$", line)), None)
@@ -395,6 +428,7 @@ def plan(opts: Options) -> list[Change]:
 def apply(root: Path, changes: list[Change]) -> None:
     """Write the changed files, each through a temporary file and os.replace."""
     staged: list[tuple[Path, Path]] = []
+    target = root
     try:
         for change in changes:
             if not change.changed:
@@ -402,17 +436,17 @@ def apply(root: Path, changes: list[Change]) -> None:
             target = root / change.path
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            staged.append((Path(tmp), target))
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
                 handle.write(change.after)
             if target.exists():
                 os.chmod(tmp, target.stat().st_mode & 0o777)
             else:
                 os.chmod(tmp, 0o644)
-            staged.append((Path(tmp), target))
-    except OSError:
+    except OSError as exc:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
-        raise
+        raise InitError(f"{target} cannot be written ({exc.strerror or exc})") from None
     for tmp, target in staged:
         os.replace(tmp, target)
 

@@ -71,12 +71,36 @@ class Change:
 
 
 def _read(path: Path) -> str | None:
+    """The text of a file init merges into; None when it does not exist. Anything but a
+    regular UTF-8 file where init reads and writes one (a directory, a FIFO, a broken link,
+    a parent folder that is a file) refuses, naming the path."""
+    if path.is_symlink() or path.exists():
+        if path.is_dir():
+            raise InitError(
+                f"{path} is a directory, where init reads and writes a file: move it away "
+                "and run init again"
+            )
+        if not path.is_file():
+            raise InitError(
+                f"{path} is not a regular file (a FIFO, socket, device or broken link): "
+                "replace it with a file, or remove it, and run init again"
+            )
+    else:
+        blocker = next((p for p in reversed(path.parents) if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            raise InitError(
+                f"{blocker} is a file, where init needs a folder to write {path}: move it "
+                "away and run init again"
+            )
+        return None
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     except UnicodeDecodeError:
         raise InitError(f"{path}: not UTF-8 text; fix or remove it and run init again") from None
+    except OSError as exc:
+        raise InitError(f"{path} cannot be read ({exc.strerror or exc})") from None
 
 
 def _with_newline(text: str) -> str:

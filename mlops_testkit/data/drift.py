@@ -63,6 +63,7 @@ from mlops_testkit._format import message, table
 from mlops_testkit.data.backends import (
     backend_for,
     check_columns,
+    has_rows,
     kinds,
     numeric_sides,
 )
@@ -244,8 +245,11 @@ def drift_report(
         )
     for side in (ref_b, cur_b):
         check_columns(side)
-        if side.n_rows() == 0:
-            raise MltkUsageError(f"drift_report: {side.name} has no rows")
+        if not has_rows(side):  # the same 0-row rule on every engine
+            raise MltkUsageError(
+                f"drift_report: {side.name} is an empty {side.noun} (no rows): nothing to "
+                "compare; check the query or the files that should hold the data"
+            )
     if columns is None:
         cols = list(dict.fromkeys([*ref_b.columns, *cur_b.columns]))
     elif isinstance(columns, str) or not isinstance(columns, Sequence):

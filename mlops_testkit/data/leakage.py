@@ -53,7 +53,9 @@ def _frame(obj: Any, name: str) -> Any:
             f"leakage_report: {name} must be a pandas DataFrame, got {type(obj).__name__}"
         )
     if len(obj) == 0:
-        raise MltkUsageError(f"leakage_report: {name} is empty: nothing to compare")
+        raise MltkUsageError(
+            f"leakage_report: {name} is empty: an empty DataFrame (no rows), nothing to compare"
+        )
     check_unique_columns(obj, name, "leakage_report")
     return obj
 
@@ -188,7 +190,7 @@ def _engine_report(
     the engine of the higher rank; None when both sides are pandas DataFrames."""
     import sys
 
-    from mlops_testkit.data.backends import backend_for, check_columns
+    from mlops_testkit.data.backends import backend_for, check_columns, has_rows
 
     pd = sys.modules.get("pandas")
     if pd is not None and isinstance(train, pd.DataFrame) and isinstance(test, pd.DataFrame):
@@ -200,8 +202,11 @@ def _engine_report(
             _frame(obj, name)
         side = backend_for(obj, name, where)
         check_columns(side)
-        if side.n_rows() == 0:
-            raise MltkUsageError(f"leakage_report: {name} is empty: nothing to compare")
+        if not has_rows(side):  # the same 0-row rule on every engine
+            raise MltkUsageError(
+                f"leakage_report: {name} is empty: an empty {side.noun} (no rows), nothing "
+                "to compare"
+            )
         sides.append(side)
     train_b, test_b = sides
     cols = _on_columns(train_b, test_b, on)

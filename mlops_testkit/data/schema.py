@@ -35,8 +35,10 @@ def _check_frame(df: Any, where: str) -> Any:
     from mlops_testkit.data.backends import SUPPORTED, backend_for
 
     kind = type(df).__module__.split(".")[0]
-    if kind in ("pandas", "polars") and hasattr(df, "columns"):
+    if kind == "pandas" and hasattr(df, "columns"):
         return df
+    if kind == "polars" and type(df).__name__ in ("DataFrame", "LazyFrame"):
+        return df  # not hasattr(df, "columns"): on a LazyFrame that runs the engine
     if kind == "pyspark" and type(df).__name__ == "DataFrame":
         from mlops_testkit.data.backends.spark import check_session
 
@@ -112,10 +114,7 @@ def _height(df: Any) -> int:
         import polars as pl
 
         return int(df.select(pl.len()).collect().item())
-    try:
-        return int(df.shape[0])
-    except (AttributeError, TypeError, IndexError):
-        return 0
+    return int(df.shape[0])  # pandas and polars DataFrames
 
 
 def schema_report(df: Any, schema: Any) -> SchemaReport:
@@ -132,31 +131,38 @@ def schema_report(df: Any, schema: Any) -> SchemaReport:
     df = _check_frame(df, where)
     _check_engine(schema, df, where)
     errors = require("pandera.errors", where)
-    if type(df).__module__.startswith("pyspark"):
-        return _spark_report(df, schema)
-    try:
-        validated = _validate(schema, df)
-        if hasattr(df, "shape") and _height(df) == 0:  # degenerate evidence never passes
-            empty = {
-                "check": "has rows",
+    from mlops_testkit.data.backends import engine_guard
+
+    name = getattr(schema, "name", None)
+    # whatever the engine raises while validating or counting (a plan that fails when
+    # collected, a deleted file, a Rust panic) is a usage error naming df
+    with engine_guard(where, "df", type(df).__module__.split(".")[0]):
+        if type(df).__module__.startswith("pyspark"):
+            return _spark_report(df, schema)
+        try:
+            validated = _validate(schema, df)
+        except errors.SchemaErrors as exc:
+            return SchemaReport(None, _rows(exc.failure_cases), name, _height(df))
+        except errors.SchemaError as exc:  # raised eagerly by some backends (a wrong type)
+            row = {
+                "check": str(getattr(exc, "check", None) or "schema"),
                 "column": "-",
-                "failure case": "the frame has 0 rows: nothing was validated",
+                "failure case": str(exc).splitlines()[0][:200],
                 "row index": None,
             }
-            return SchemaReport(None, [empty], getattr(schema, "name", None), 0)
-        return SchemaReport(validated, [], getattr(schema, "name", None), _height(df))
-    except errors.SchemaErrors as exc:
-        return SchemaReport(
-            None, _rows(exc.failure_cases), getattr(schema, "name", None), _height(df)
-        )
-    except errors.SchemaError as exc:  # raised eagerly by some backends (e.g. a wrong type)
-        row = {
-            "check": str(getattr(exc, "check", None) or "schema"),
-            "column": "-",
-            "failure case": str(exc).splitlines()[0][:200],
-            "row index": None,
-        }
-        return SchemaReport(None, [row], getattr(schema, "name", None), _height(df))
+            return SchemaReport(None, [row], name, _height(df))
+        height = _height(df)
+    if height == 0:  # the same 0-row rule on every engine: nothing validated never passes
+        return SchemaReport(None, [dict(_NO_ROWS)], name, 0)
+    return SchemaReport(validated, [], name, height)
+
+
+_NO_ROWS = {
+    "check": "has rows",
+    "column": "-",
+    "failure case": "the frame has 0 rows: nothing was validated",
+    "row index": None,
+}
 
 
 def _check_engine(schema: Any, df: Any, where: str) -> None:
@@ -203,14 +209,7 @@ def _spark_report(df: Any, schema: Any) -> SchemaReport:
                 )
     height = _height(df)
     if not rows and height == 0:
-        rows = [
-            {
-                "check": "has rows",
-                "column": "-",
-                "failure case": "the frame has 0 rows: nothing was validated",
-                "row index": None,
-            }
-        ]
+        rows = [dict(_NO_ROWS)]
     return SchemaReport(None if rows else validated, rows, getattr(schema, "name", None), height)
 
 

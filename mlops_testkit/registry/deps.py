@@ -6,10 +6,19 @@ compares two such environments (or one and the running environment) and classes 
 change by the versions' release numbers: ``major`` (2.x -> 3.x), ``minor``, ``patch``
 (anything below the second number, pre/post releases included), ``changed`` (a
 specifier that is not an exact pin changed), ``unsatisfied`` (the running environment
-does not satisfy the model's specifier), ``added`` and ``removed``.
-:func:`assert_dependencies_unchanged` fails on a ``major`` or ``unsatisfied`` change of a
-package not in ``allow``; ``mlops-testkit deps-diff`` prints the diff for a CI job summary
-or a merge-request note.
+does not satisfy the model's specifier), ``not compared`` (an exact pin whose version is
+neither PEP 440 nor starts with a number: nothing says how big the change is), ``added``
+and ``removed``. Versions that are not PEP 440 but start with numbers (conda's
+``openssl 1.1.1w``, ``3.0.13=h4ba_0``) are classed by those numbers.
+:func:`assert_dependencies_unchanged` fails on a ``major``, ``unsatisfied`` or ``not
+compared`` change of a package not in ``allow``; ``mlops-testkit deps-diff`` prints the
+diff for a CI job summary or a merge-request note.
+
+A package named twice in one file is combined the way pip combines it (``numpy>=1.20``
+and ``numpy<2``); two pins that cannot both hold (``numpy==1.26.4`` and ``numpy==2.1.0``)
+are a conflict, and the diff does not pass. A file that is not UTF-8 (UTF-16 and UTF-32
+with a byte-order mark are read, as pip reads them), or a YAML file that does not parse or
+is not a mapping, is a usage error naming the file.
 
 A side can be named by:
     * a registry model: ``models:/NAME/3``, ``models:/NAME@champion``, or the
@@ -40,8 +49,10 @@ WHERE = "dependency_diff"
 ENV = ("env", "environment", "running", "current")
 FILES = ("requirements.txt", "python_env.yaml", "conda.yaml")
 COLUMNS = ("package", "champion", "candidate", "change", "verdict")
-FAILING = ("major", "unsatisfied")
+FAILING = ("major", "unsatisfied", "not compared")
 _CONDA = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(?:(==|=|>=|<=|>|<|!=|~=)\s*([^\s#]+))?")
+# conda's MatchSpec "name version[ build]": a version with a space before it
+_CONDA_SPACED = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s+(\d[^\s#=<>!~,]*)(?:\s+\S+)?\s*$")
 
 
 def normalize(name: str) -> str:
@@ -58,11 +69,64 @@ class Environment:
     names: dict[str, str] = field(default_factory=dict)  # normalized -> as written
     problem: str | None = None
     running: bool = False
+    conflicts: list[str] = field(default_factory=list)  # "numpy: ==1.26.4 and ==2.1.0"
+    inapplicable: set[str] = field(default_factory=set)  # added under a marker that is false
 
-    def add(self, name: str, spec: str) -> None:
-        key = normalize(name)
+    def add(self, name: str, spec: str, applies: bool = True) -> None:
+        """Add a requirement; a package named again is combined as pip combines it, and
+        two specifiers no version meets are recorded in ``conflicts``. A line whose
+        environment marker is false here gives way to one that applies."""
+        key, spec = normalize(name), spec.strip()
         self.names.setdefault(key, name)
-        self.packages[key] = spec.strip()
+        if key not in self.packages:
+            self.packages[key] = spec
+        elif not applies:
+            return  # another line for the package exists; this one does not apply here
+        elif key in self.inapplicable:
+            self.packages[key] = spec
+        else:
+            merged = _merge(self.packages[key], spec)
+            if merged is None:
+                self.conflicts.append(f"{name}: {self.packages[key]} and {spec}")
+            else:
+                self.packages[key] = merged
+        if applies:
+            self.inapplicable.discard(key)
+        elif self.packages[key] == spec:
+            self.inapplicable.add(key)
+
+
+def _merge(old: str, new: str) -> str | None:
+    """Two specifiers of one package as one, the way pip combines them; None when no
+    version can meet both (two different pins, or a pin outside the other's range)."""
+    if not old or old == new:
+        return new or old
+    if not new:
+        return old
+    a, b = _pin(old), _pin(new)
+    if a is not None and b is not None:
+        return old if classify(old, new) == "unchanged" else None
+    if a is not None:
+        return old if _satisfied(new, a) else None
+    if b is not None:
+        return new if _satisfied(old, b) else None
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:  # in SpecifierSet's order, as a requirement line >=1.20,<2 is written
+        return str(SpecifierSet(f"{old},{new}"))
+    except InvalidSpecifier:
+        return f"{old},{new}"
+
+
+def _applies(req: Any) -> bool:
+    """Whether a requirement's environment marker holds in this interpreter (no marker,
+    or one that cannot be evaluated: it applies)."""
+    if req.marker is None:
+        return True
+    try:
+        return bool(req.marker.evaluate())
+    except Exception:
+        return True
 
 
 def _requirements(lines: Iterable[str], env: Environment) -> Environment:
@@ -75,53 +139,137 @@ def _requirements(lines: Iterable[str], env: Environment) -> Environment:
         try:
             req = Requirement(line)
         except InvalidRequirement:
-            match = _CONDA.match(line)
-            if not match:
-                continue
-            env.add(match.group(1), "".join(p for p in match.groups()[1:] if p))
+            _conda_line(line, env, pip=True)
             continue
-        env.add(req.name, str(req.specifier))
+        env.add(req.name, str(req.specifier), _applies(req))
     return env
 
 
-def _conda(text: str, env: Environment) -> Environment:
+def _conda_line(line: str, env: Environment, pip: bool = False) -> None:
+    """One conda requirement: ``name=1.2``, ``name==1.2``, ``name>=1.2``, ``name 1.2 build``."""
+    spaced = _CONDA_SPACED.match(line)
+    if spaced:
+        env.add(spaced.group(1), f"=={spaced.group(2)}")
+        return
+    match = _CONDA.match(line)
+    if not match:
+        return
+    op, version = match.group(2), match.group(3)
+    if not pip:
+        op = "==" if op == "=" else op
+    env.add(match.group(1), f"{op}{version}" if op else "")
+
+
+def _read(path: Path, shown: str) -> str:
+    """A requirements or YAML file's text: UTF-8 (a BOM allowed), or UTF-16/32 with a BOM
+    (as pip reads requirements files); anything else is a usage error naming the file."""
+    import codecs
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise MltkUsageError(f"{WHERE}: {shown} cannot be read ({exc.strerror or exc})") from None
+    boms = (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    )
+    encoding = next((name for bom, name in boms if data.startswith(bom)), "utf-8-sig")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise MltkUsageError(
+            f"{WHERE}: {shown} is not {encoding.removesuffix('-sig').upper()} text (byte "
+            f"0x{data[exc.start]:02x} at offset {exc.start}: {exc.reason}); save it as UTF-8"
+        ) from None
+
+
+def _yaml(text: str, shown: str, example: str) -> dict[str, Any]:
+    """A YAML file that must hold a mapping; a parse error or another shape is a usage
+    error naming the file."""
     import yaml
 
-    data = yaml.safe_load(text) or {}
-    for dep in data.get("dependencies") or []:
-        if isinstance(dep, Mapping):
-            _requirements(dep.get("pip") or [], env)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise MltkUsageError(f"{WHERE}: {shown} is not valid YAML{where}: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise MltkUsageError(
+            f"{WHERE}: {shown} must hold a mapping ({example}), got a " f"{type(data).__name__}"
+        )
+    return dict(data)
+
+
+def _conda(text: str, env: Environment, shown: str) -> Environment:
+    data = _yaml(text, shown, "name:, channels:, dependencies: [...]")
+    deps = data.get("dependencies")
+    if deps is None:
+        return env
+    if not isinstance(deps, list):
+        raise MltkUsageError(
+            f"{WHERE}: {shown}: dependencies must be a list of requirements, got a "
+            f"{type(deps).__name__} ({str(deps)[:60]!r})"
+        )
+    for dep in deps:
+        if isinstance(dep, Mapping) and set(dep) <= {"pip"}:
+            pip = dep.get("pip") or []
+            if not isinstance(pip, list) or not all(isinstance(p, str) for p in pip):
+                raise MltkUsageError(
+                    f"{WHERE}: {shown}: pip: must be a list of requirement lines, got "
+                    f"{str(pip)[:60]!r}"
+                )
+            _requirements(pip, env)
         elif isinstance(dep, str):
-            match = _CONDA.match(dep)
-            if match:
-                op, version = match.group(2), match.group(3)
-                op = "==" if op == "=" else op
-                env.add(match.group(1), f"{op}{version}" if op else "")
+            _conda_line(dep, env)
+        else:
+            raise MltkUsageError(
+                f"{WHERE}: {shown}: a dependency must be a requirement such as "
+                f"'numpy=2.1.0' or a 'pip:' list, got {str(dep)[:60]!r}"
+            )
     return env
 
 
-def _python_env(text: str, env: Environment) -> Environment:
-    import yaml
-
-    version = (yaml.safe_load(text) or {}).get("python")
-    if version:
-        env.add("python", f"=={version}")
+def _python_env(text: str, env: Environment, shown: str) -> Environment:
+    data = _yaml(text, shown, "python: 3.11.7, build_dependencies:, dependencies:")
+    version = data.get("python")
+    if version is None or version == "":
+        return env
+    if isinstance(version, bool) or not isinstance(version, str | int):
+        raise MltkUsageError(
+            f'{WHERE}: {shown}: python must be a version such as "3.11.7", got '
+            f"{version!r}"
+            + (" (quote it: YAML reads 3.10 as 3.1)" if isinstance(version, float) else "")
+        )
+    env.add("python", f"=={version}")
     return env
 
 
 def _from_dir(path: Path, label: str) -> Environment:
     env = Environment(label)
     files = {name: path / name for name in FILES if (path / name).is_file()}
+
+    def shown(name: str) -> str:
+        return str(files[name]) if label == str(path) else f"{name} of {label}"
+
+    def text(name: str) -> str:
+        return _read(files[name], shown(name))
+
     if "requirements.txt" in files:
-        _requirements(files["requirements.txt"].read_text().splitlines(), env)
+        _requirements(text("requirements.txt").splitlines(), env)
         if "python_env.yaml" in files:
-            _python_env(files["python_env.yaml"].read_text(), env)
+            _python_env(text("python_env.yaml"), env, shown("python_env.yaml"))
         elif "conda.yaml" in files:  # only its python line
-            conda = _conda(files["conda.yaml"].read_text(), Environment(label))
+            conda = _conda(text("conda.yaml"), Environment(label), shown("conda.yaml"))
             if "python" in conda.packages:
                 env.add("python", conda.packages["python"])
     elif "conda.yaml" in files:
-        _conda(files["conda.yaml"].read_text(), env)
+        _conda(text("conda.yaml"), env, shown("conda.yaml"))
     else:
         env.problem = f"{label} stores no requirements.txt or conda.yaml"
     return env
@@ -129,9 +277,11 @@ def _from_dir(path: Path, label: str) -> Environment:
 
 def _from_file(path: Path) -> Environment:
     env = Environment(str(path))
-    text = path.read_text()
+    text = _read(path, str(path))
     if path.name.endswith((".yaml", ".yml")):
-        return _python_env(text, env) if "python_env" in path.name else _conda(text, env)
+        if "python_env" in path.name:
+            return _python_env(text, env, str(path))
+        return _conda(text, env, str(path))
     return _requirements(text.splitlines(), env)
 
 
@@ -231,6 +381,29 @@ def _pin(spec: str) -> str | None:
     return match.group(1) if match else None
 
 
+def _leading(version: str) -> tuple[int, ...] | None:
+    """The leading numeric components of a version that is not PEP 440 (conda's
+    ``1.1.1w`` -> (1, 1, 1), ``3.0.13=h4ba_0`` -> (3, 0, 13)); None when it starts with
+    no number."""
+    match = re.match(r"[vV]?(\d+(?:\.\d+)*)", version)
+    return tuple(int(p) for p in match.group(1).split(".")) if match else None
+
+
+def comparable(spec: str) -> bool:
+    """Whether ``spec`` is an exact pin whose version can be classed (PEP 440, or leading
+    numeric components)."""
+    from packaging.version import InvalidVersion, Version
+
+    pin = _pin(spec)
+    if pin is None:
+        return False
+    try:
+        Version(pin)
+    except InvalidVersion:
+        return _leading(pin) is not None
+    return True
+
+
 def classify(old: str, new: str) -> str:
     """The class of a change from specifier ``old`` to ``new``."""
     from packaging.version import InvalidVersion, Version
@@ -243,7 +416,15 @@ def classify(old: str, new: str) -> str:
     try:
         va, vb = Version(a), Version(b)
     except InvalidVersion:
-        return "changed"
+        # not PEP 440 (conda's openssl 1.1.1w): class by the leading numbers, if any
+        la, lb = _leading(a), _leading(b)
+        if la is None or lb is None:
+            return "not compared"
+        width = max(len(la), len(lb), 3)
+        la, lb = (*la, *(0,) * width)[:width], (*lb, *(0,) * width)[:width]
+        if la[0] != lb[0]:
+            return "major"
+        return "minor" if la[1] != lb[1] else "patch"
     if va == vb:
         return "unchanged"
     ra, rb = (*va.release, 0, 0)[:3], (*vb.release, 0, 0)[:3]
@@ -272,7 +453,7 @@ class DependencyDiff(CheckResult):
     candidate: str = ""
     rows: list[dict[str, Any]] = field(default_factory=list)
     unchanged: int = 0
-    compared: int = 0  # packages with exact versions on both sides
+    compared: int = 0  # packages with exact, comparable versions on both sides
     allow: list[str] = field(default_factory=list)
     problem: str | None = None
 
@@ -301,15 +482,25 @@ class DependencyDiff(CheckResult):
                 "logged with"
             )
         parts = ", ".join(f"{n} {c}" for c, n in sorted(self.counts().items())) or "no change"
-        failing = (
-            f"; {len(self.failing)} major change(s) not allowed: {', '.join(self.failing)}"
-            if self.failing
-            else ""
-        )
+        failing = ""
+        major = [r["package"] for r in self.rows if r["verdict"] == "FAIL"]
+        unknown = [p for p, r in zip(major, self._failing_rows(), strict=True) if r]
+        major = [p for p in major if p not in unknown]
+        if major:
+            failing += f"; {len(major)} major change(s) not allowed: {', '.join(major)}"
+        if unknown:
+            failing += (
+                f"; {len(unknown)} pin(s) whose versions cannot be compared, not allowed: "
+                f"{', '.join(unknown)}"
+            )
         return (
             f"dependencies of {self.candidate} against {self.champion}: {parts} "
             f"({self.unchanged} unchanged){failing}"
         )
+
+    def _failing_rows(self) -> list[bool]:
+        """For each failing row: whether it fails because its versions cannot be compared."""
+        return [r["change"] == "not compared" for r in self.rows if r["verdict"] == "FAIL"]
 
     def extra(self) -> dict[str, Any]:
         return {"champion": self.champion, "candidate": self.candidate}
@@ -340,7 +531,7 @@ table_renderer(
     failing=lambda r: r.get("verdict") == "FAIL",
 )
 
-ORDER = ("major", "unsatisfied", "minor", "patch", "changed", "added", "removed")
+ORDER = ("major", "unsatisfied", "not compared", "minor", "patch", "changed", "added", "removed")
 
 
 def dependency_diff(
@@ -376,12 +567,19 @@ def dependency_diff(
     for env, side in ((env_new, "candidate"), (env_old, "champion")):
         if env.label in ("requirements", "mapping"):
             env.label = f"the {side}'s {env.label}"
+    conflicts = [
+        f"{env.label} names a package twice with versions no release meets: "
+        + "; ".join(env.conflicts[:5])
+        + "; keep one line per package"
+        for env in (env_new, env_old)
+        if env.conflicts
+    ]
     result = DependencyDiff(
         name=name or "dependencies",
         champion=env_old.label,
         candidate=env_new.label,
         allow=sorted(allowed),
-        problem=env_new.problem or env_old.problem,
+        problem=env_new.problem or env_old.problem or (conflicts[0] if conflicts else None),
     )
     rows = []
     for key in sorted(set(env_old.packages) | set(env_new.packages)):
@@ -394,11 +592,11 @@ def dependency_diff(
         else:
             change = classify(old, new)
             running = env_old if env_old.running else env_new if env_new.running else None
-            if change == "changed" and running is not None:
+            if change in ("changed", "not compared") and running is not None:
                 spec = new if running is env_old else old
                 installed = _pin(running.packages[key]) or ""
                 change = "unchanged" if _satisfied(spec, installed) else "unsatisfied"
-            if _pin(old) and _pin(new):
+            if comparable(old) and comparable(new):
                 result.compared += 1
         if change == "unchanged":
             result.unchanged += 1

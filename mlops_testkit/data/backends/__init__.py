@@ -20,8 +20,11 @@ spark      ``pyspark.sql.DataFrame`` (classic or Connect)  the user's Spark sess
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,19 +45,125 @@ class TooMany:
     distinct: int
 
 
+# The methods of a backend that run the engine: each is wrapped (see Backend.__init_subclass__)
+# so an engine's error, or a Rust panic, becomes a usage error naming the argument.
+ENGINE_CALLS = (
+    "n_rows",
+    "kind",
+    "all_missing",
+    "values",
+    "sample",
+    "binned",
+    "categories",
+    "adopt",
+    "leaks",
+)
+
+
+def is_panic(exc: BaseException) -> bool:
+    """A Rust panic surfaced by pyo3 (``pyo3_runtime.PanicException``): it derives from
+    BaseException, so ``except Exception`` does not see it."""
+    return type(exc).__name__ == "PanicException"
+
+
+def engine_message(exc: BaseException) -> str:
+    """An engine's error in one line: its type and the first line of its message (polars and
+    Spark append plans and stack traces after it)."""
+    text = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
+
+
+def engine_error(where: str, name: str, engine: str, exc: BaseException) -> MltkUsageError:
+    """The usage error for data an engine could not compute: the argument, the engine and its
+    message (a plan that fails when collected, a file deleted since it was scanned, a column
+    type the engine cannot hash or join)."""
+    return MltkUsageError(
+        f"{where}: {name} cannot be computed by {engine} ({engine_message(exc)}); fix the "
+        f"query or the data it reads, e.g. collect it yourself to see the full error"
+    )
+
+
+@contextlib.contextmanager
+def engine_guard(where: str, name: str, engine: str) -> Iterator[None]:
+    """Run engine calls; whatever the engine raises (an error, an OS error reading a file, a
+    Rust panic) leaves as :func:`engine_error`. KeyboardInterrupt and the like pass."""
+    try:
+        yield
+    except MltkUsageError:
+        raise
+    except Exception as exc:
+        raise engine_error(where, name, engine, exc) from None
+    except BaseException as exc:
+        if not is_panic(exc):
+            raise
+        raise engine_error(where, name, engine, exc) from None
+
+
+def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def call(self: Backend, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except MltkUsageError:
+            raise
+        except BaseException as exc:
+            if not isinstance(exc, Exception) and not is_panic(exc):
+                raise  # KeyboardInterrupt, SystemExit
+            who = self._who(method.__name__, args)
+            raise engine_error(self.where, who, self.engine, exc) from None
+
+    call.__mltk_guarded__ = True  # type: ignore[attr-defined]
+    return call
+
+
 class Backend:
     """What a data check needs from one side. Subclasses implement every method.
 
     ``engine`` names the engine, ``name`` the argument (for error messages), ``where``
-    the check; ``columns`` lists the column names.
+    the check; ``columns`` lists the column names; ``noun`` says what the argument is
+    ("DataFrame", "LazyFrame", "Parquet dataset") in messages. Every method that runs the
+    engine is wrapped: whatever the engine raises (a polars or Spark error, an OS error, a
+    Rust panic) becomes a :class:`~mlops_testkit.MltkUsageError` naming the argument.
     """
 
     engine = "?"
+    noun = "DataFrame"
     rank = 0  # leakage joins run in the engine of higher rank (memory < polars < spark)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for attr in ENGINE_CALLS:
+            method = cls.__dict__.get(attr)
+            if method is not None and not getattr(method, "__mltk_guarded__", False):
+                setattr(cls, attr, _guarded(method))
 
     def __init__(self, obj: Any, name: str, where: str) -> None:
         self.obj, self.name, self.where = obj, name, where
         self.columns: list[Any] = []
+
+    def _who(self, method: str, args: tuple[Any, ...]) -> str:
+        """Whom an engine error of ``method`` names: ``adopt`` converts the other side, a
+        join reads both."""
+        if method == "adopt" and args and isinstance(args[0], Backend):
+            return f"{args[0].name} (converted to {self.engine})"
+        if method == "leaks" and len(args) >= 2:
+            # the join failed: name the split whose key columns the engine cannot compute
+            for frame, name in ((None, self.name), (args[0], "test")):
+                try:
+                    self.compute(frame, args[1])
+                except NotImplementedError:
+                    break
+                except BaseException as exc:
+                    if not isinstance(exc, Exception) and not is_panic(exc):
+                        raise
+                    return name
+            return "train joined with test"
+        return self.name
+
+    def compute(self, frame: Any, columns: list[Any]) -> None:
+        """Compute ``frame`` (this engine's object; None: this side) in full, keeping
+        nothing: after a join failed, finds the side whose query fails on its own."""
+        raise NotImplementedError
 
     def has(self, column: Any) -> bool:
         """Whether the data has a column of this name."""
@@ -141,7 +250,7 @@ def backend_for(obj: Any, name: str, where: str) -> Backend:
 
 
 def check_columns(backend: Backend) -> None:
-    """Refuse repeated column names (a column must mean one thing) and no rows."""
+    """Refuse repeated column names (a column must mean one thing)."""
     from collections import Counter
 
     repeated = [c for c, n in Counter(backend.columns).items() if n > 1]
@@ -150,6 +259,13 @@ def check_columns(backend: Backend) -> None:
             f"{backend.where}: {backend.name} has duplicate column names "
             f"{[str(c) for c in repeated][:10]}; rename them so each column has one name"
         )
+
+
+def has_rows(backend: Backend) -> bool:
+    """Whether the argument has at least one row: the one 0-row rule of every engine. Data
+    with 0 rows (an empty frame, a LazyFrame filtered to nothing, an empty Parquet file)
+    is no evidence: drift and leakage refuse it (a usage error), the schema check fails."""
+    return backend.n_rows() > 0
 
 
 @dataclass

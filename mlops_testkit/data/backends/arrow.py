@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlops_testkit import MltkUsageError
-from mlops_testkit.data.backends import Backend
+from mlops_testkit.data.backends import Backend, engine_guard
 from mlops_testkit.extras import require
 
 
@@ -15,16 +14,14 @@ def arrow_backend(obj: Any, name: str, where: str) -> Backend:
     pl = require("polars", where)
     from mlops_testkit.data.backends.polars import PolarsBackend
 
-    try:
+    with engine_guard(where, f"{name} (PyArrow)", "polars"):
         if type(obj).__name__ == "Table":
             frame = pl.from_arrow(obj)
         else:  # a pyarrow.dataset.Dataset: scanned lazily, never read whole
             frame = pl.scan_pyarrow_dataset(obj)
-    except Exception as exc:
-        raise MltkUsageError(
-            f"{where}: {name} (PyArrow) cannot be read by polars: {exc}"
-        ) from None
     files = list(getattr(obj, "files", None) or []) or None
     if files and not all(str(f).endswith(".parquet") for f in files):
         files = None
-    return PolarsBackend(frame, name, where, files=files)
+    backend = PolarsBackend(frame, name, where, files=files)
+    backend.noun = "PyArrow " + ("Table" if type(obj).__name__ == "Table" else "Dataset")
+    return backend

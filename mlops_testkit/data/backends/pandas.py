@@ -136,9 +136,7 @@ class PandasBackend(Backend):
 
     def __init__(self, obj: Any, name: str, where: str) -> None:
         super().__init__(obj, name, where)
-        if obj.empty or len(obj) == 0:
-            raise MltkUsageError(f"{where}: {name} is an empty DataFrame (no rows)")
-        check_unique_columns(obj, name, where)
+        check_unique_columns(obj, name, where)  # rows: the checks apply has_rows to every engine
         self.columns = list(obj.columns)
 
     def has(self, column: Any) -> bool:

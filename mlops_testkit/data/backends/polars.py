@@ -13,7 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from mlops_testkit import MltkUsageError
-from mlops_testkit.data.backends import EXACT_UP_TO, MAX_CATEGORIES, Backend, TooMany
+from mlops_testkit.data.backends import (
+    EXACT_UP_TO,
+    MAX_CATEGORIES,
+    Backend,
+    TooMany,
+    engine_guard,
+)
 from mlops_testkit.data.drift_stats import MISSING
 from mlops_testkit.extras import require
 
@@ -62,7 +68,11 @@ def from_path(path: Any, name: str, where: str) -> PolarsBackend:
     """A Parquet path, glob or directory, scanned lazily by polars."""
     pl = require("polars", where)
     files = parquet_files(path, name, where)
-    return PolarsBackend(pl.scan_parquet(files), name, where, files=files)
+    with engine_guard(where, name, "polars"):
+        scan = pl.scan_parquet(files)
+    backend = PolarsBackend(scan, name, where, files=files)
+    backend.noun = "Parquet dataset"
+    return backend
 
 
 class PolarsBackend(Backend):
@@ -75,11 +85,10 @@ class PolarsBackend(Backend):
         super().__init__(obj, name, where)
         self.pl = pl = require("polars", where)
         self.files = files  # the Parquet files read, when it is a path
-        self.lf = obj.lazy() if isinstance(obj, pl.DataFrame) else obj
-        try:
+        self.noun = "polars DataFrame" if isinstance(obj, pl.DataFrame) else "LazyFrame"
+        with engine_guard(where, name, "polars"):
+            self.lf = obj.lazy() if isinstance(obj, pl.DataFrame) else obj
             self.schema = self.lf.collect_schema()
-        except Exception as exc:
-            raise MltkUsageError(f"{where}: {name} cannot be read: {exc}") from None
         self.columns = list(self.schema.names())
         self._n: int | None = None
 
@@ -230,10 +239,23 @@ class PolarsBackend(Backend):
             f"{self.where}: a polars {self.name} cannot take a {other.engine} {other.name}"
         )
 
+    def compute(self, frame: Any, columns: list[Any]) -> None:
+        lf = self.lf if frame is None else frame
+        for _ in lf.collect_batches(chunk_size=BATCH_ROWS, engine="streaming"):
+            pass  # the whole query, streamed: a part pruned from a narrower query may fail
+
     def leaks(self, test: Any, on: list[Any], decimals: Any, max_examples: int) -> Any:
         pl = self.pl
         keys = [f"__mltk_key_{i}__" for i in range(len(on))]
         test_schema = test.collect_schema()
+        for side, schema in (("train", self.schema), ("test", test_schema)):
+            objects = [str(c) for c in on if schema[c] == pl.Object]
+            if objects:  # polars panics when it hashes Python objects for a join
+                raise MltkUsageError(
+                    f"{self.where}: {side} column(s) {objects[:6]} hold Python objects "
+                    "(polars Object), which polars cannot join; convert them to a "
+                    "string or numeric type, or leave them out with on="
+                )
 
         def key(frame_schema: Any, other_schema: Any, col: Any, i: int) -> Any:
             expr, dtype, other = pl.col(col), frame_schema[col], other_schema[col]

@@ -9,7 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_testkit import MltkUsageError
-from mlops_testkit.data.backends import EXACT_UP_TO, MAX_CATEGORIES, Backend, TooMany
+from mlops_testkit.data.backends import (
+    EXACT_UP_TO,
+    MAX_CATEGORIES,
+    Backend,
+    TooMany,
+    engine_guard,
+)
 from mlops_testkit.data.drift_stats import MISSING
 from mlops_testkit.extras import require
 
@@ -54,8 +60,10 @@ class SparkBackend(Backend):
         super().__init__(obj, name, where)
         check_session(obj, name, where)
         self.F = require("pyspark.sql.functions", where)
-        self.types = {f.name: f.dataType for f in obj.schema.fields}
-        self.columns = list(obj.columns)
+        self.noun = "Spark DataFrame"
+        with engine_guard(where, name, "spark"):
+            self.types = {f.name: f.dataType for f in obj.schema.fields}
+            self.columns = list(obj.columns)
         self._n: int | None = None
 
     def n_rows(self) -> int:
@@ -199,6 +207,10 @@ class SparkBackend(Backend):
                 f"{self.where}: {other.name} cannot be compared with the Spark {self.name}: "
                 f"{str(exc).splitlines()[0][:200]}"
             ) from None
+
+    def compute(self, frame: Any, columns: list[Any]) -> None:
+        F, df = self.F, self.obj if frame is None else frame
+        df.agg(*[F.count(F.col(f"`{c}`")) for c in df.columns]).collect()
 
     def leaks(self, test: Any, on: list[Any], decimals: Any, max_examples: int) -> Any:
         F = self.F
