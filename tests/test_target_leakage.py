@@ -66,7 +66,10 @@ def test_the_label_in_disguise_and_an_id_that_encodes_it() -> None:
     assert report.leaks == ["application_id"]
     assert report.rows[0]["verdict"].startswith("LEAK: skill")  # far above the others
     assert report.rows[0]["score"] < 0.95  # caught by the gap rule, not by max_score
-    assert target_leakage_report(ids, "defaulted", max_gap=None).passed
+    # without the gap rule the label-copy rule still sees it: the renumbered ID says
+    # nothing about the applicant once the outcome is known
+    assert target_leakage_report(ids, "defaulted", max_gap=None).leaks == ["application_id"]
+    assert target_leakage_report(ids, "defaulted", max_gap=None, label_copies=False).passed
 
 
 def test_no_false_alarm_and_full_power_over_seeds() -> None:

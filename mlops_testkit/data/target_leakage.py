@@ -21,45 +21,61 @@ when its skill (``2 * (AUC - 0.5)``, or R²) is more than ``max_gap`` above ever
 feature's: an ID column that encodes the outcome, a field filled in after the outcome
 (``approved_at``), the label in disguise. Frames above ``max_rows`` rows are scored on a
 seeded random sample of that many rows, which keeps 100k rows x 50 features to seconds.
+
+Two more rules (:mod:`mlops_testkit.data.target_leakage_rules`) catch leaks under those
+bars. A strong feature (ROC AUC 0.75 or more) that the other features predict overall but
+not once the label is known is a suspected copy of the label (a field logged after the
+outcome); an honest strong feature keeps sharing information with the others within each
+class (``label_copies=False`` turns the rule off). And with ``available_at=`` (feature ->
+its timestamp column) and ``label_time=``, a value recorded after the label time is a
+leak whatever its score.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from mlops_testkit import MltkUsageError
-from mlops_testkit._args import number
+from mlops_testkit._args import flag, number
 from mlops_testkit._args import seed as seed_arg
 from mlops_testkit._checks import columns_of, distinct, finish, label, table_renderer
+from mlops_testkit.data.target_leakage_rules import (
+    STRONG_SKILL,
+    label_copy_evidence,
+    timing_columns,
+    timing_evidence,
+)
+from mlops_testkit.data.target_leakage_scores import FOLDS, folds, score_feature
 from mlops_testkit.extras import require
 from mlops_testkit.reporting.results import CheckResult
 
 WHERE = "target_leakage_report"
 TASKS = ("auto", "binary", "multiclass", "regression")
-FOLDS = 3
 MAX_CLASSES = 50
-# A category model needs held-out rows whose category the training folds saw: below this
-# share its predictions are the prior almost everywhere (constant), which proves nothing.
-MIN_COVERAGE = 0.5
-# Below this share, the parts of the values (shape, tokens, length, number) are scored too.
-DERIVE_BELOW = 0.8
-_TOKEN = re.compile(r"[^\W\d_]+|[0-9]+|[^\w\s]+")  # letters, digits, punctuation runs
-_LETTER = re.compile(r"[^\W\d_]")
-_DIGIT = re.compile(r"[0-9]")
-_NUMBER = re.compile(r"[0-9]+")
-COLUMNS = ("feature", "model", "score", "skill", "verdict")
+COLUMNS = (
+    "feature",
+    "model",
+    "score",
+    "skill",
+    "with others",
+    "given label",
+    "after label",
+    "verdict",
+)
 
 
 @dataclass
 class TargetLeakageResult(CheckResult):
-    """Each feature's score at predicting the target alone, best first."""
+    """Each feature's score at predicting the target alone, best first, with the evidence
+    of the label-copy rule (``with others``, ``given label``: rank correlations with the
+    other features' prediction overall and within each class) and of the timing rule
+    (``after label``: values recorded after the label time)."""
 
     kind: ClassVar[str] = "target_leakage"
     name: str = ""
@@ -70,6 +86,9 @@ class TargetLeakageResult(CheckResult):
     max_score: float = 0.95
     max_gap: float | None = 0.6
     n_rows: int = 0
+    label_copies: bool = True
+    copies: list[str] = field(default_factory=list)  # independent of the others given y
+    late: list[str] = field(default_factory=list)  # recorded after the label time
 
     @property
     def leaks(self) -> list[str]:
@@ -88,14 +107,37 @@ class TargetLeakageResult(CheckResult):
         if not self.scored:
             return f"no feature could be scored on predicting {self.target!r}"
         gap = "" if self.max_gap is None else f" or skill {self.max_gap:g} above all others"
+        bars = f"{self.metric} > {self.max_score:g}{gap}"
+        leaks = self.leaks
+        if not (self.copies or self.late):
+            return (
+                f"{len(leaks)} of {len(self.rows)} features predict {self.target!r} "
+                f"suspiciously well on their own ({self.task}, {bars}; {self.n_rows} rows)"
+            )
+        strong = len(leaks) - len(self.copies) - len(self.late)
+        parts = []
+        if strong:
+            parts.append(f"{strong} predict it suspiciously well on their own ({bars})")
+        if self.copies:
+            parts.append(
+                f"{len(self.copies)} look like copies of it: strong, and independent of the "
+                "other features once it is known"
+            )
+        if self.late:
+            parts.append(f"{len(self.late)} were recorded after the label time")
         return (
-            f"{len(self.leaks)} of {len(self.rows)} features predict {self.target!r} "
-            f"suspiciously well on their own ({self.task}, {self.metric} > {self.max_score:g}"
-            f"{gap}; {self.n_rows} rows)"
+            f"{len(leaks)} of {len(self.rows)} features leak {self.target!r}: "
+            f"{'; '.join(parts)} ({self.task}; {self.n_rows} rows)"
         )
 
     def extra(self) -> dict[str, Any]:
-        return {"target": self.target, "task": self.task, "metric": self.metric}
+        return {
+            "target": self.target,
+            "task": self.task,
+            "metric": self.metric,
+            "copies": self.copies,
+            "late": self.late,
+        }
 
 
 table_renderer(
@@ -163,205 +205,67 @@ def _task(y: Any, task: str, target: str) -> tuple[str, Any, int]:
     return task, codes, len(classes)
 
 
-def _folds(y: Any, task: str, seed: int) -> Any:
-    """Fold number of each row: stratified for classification."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(y))
-    if task != "regression":
-        order = order[np.argsort(y[order], kind="stable")]
-    fold = np.empty(len(y), dtype=np.int64)
-    fold[order] = np.arange(len(y)) % FOLDS
-    return fold
-
-
-def _ranks(x: Any) -> Any:
-    """Dense ranks of ``x`` (NaN kept missing): the tree sees the order of the values,
-    infinities included, and no precision is lost to its float32 thresholds."""
-    import numpy as np
-
-    out = np.full(len(x), np.nan)
-    ok = ~np.isnan(x)
-    if ok.any():
-        out[ok] = np.unique(x[ok], return_inverse=True)[1]
-    return out
-
-
-def _numeric_views(series: Any) -> list[tuple[str, Any]] | None:
-    """The numeric views of a numeric, boolean, complex or datetime column (each as dense
-    ranks, NaN for missing); None for other columns."""
-    import numpy as np
-
-    pd = require("pandas", WHERE)
-    api = pd.api.types
-    dtype = series.dtype
-    missing = series.isna().to_numpy()
-    if api.is_datetime64_any_dtype(dtype) or api.is_timedelta64_dtype(dtype):
-        out = series.to_numpy(dtype="int64", na_value=np.iinfo(np.int64).min).astype(float)
-        out[missing] = np.nan
-        return [("tree", _ranks(out))]
-    if api.is_complex_dtype(dtype):
-        values = series.to_numpy(dtype=np.complex128, na_value=np.nan)
-        parts = []
-        for part, x in (("real part", values.real), ("imaginary part", values.imag)):
-            x = np.array(x, dtype=np.float64, copy=True)
-            x[missing] = np.nan
-            parts.append((f"tree ({part})", _ranks(x)))
-        return parts
-    if api.is_bool_dtype(dtype) or api.is_numeric_dtype(dtype):
-        out = np.array(series.to_numpy(dtype=np.float64, na_value=np.nan), copy=True)
-        return [("tree", _ranks(out))]
-    return None
-
-
-def _oof_tree(x: Any, y: Any, fold: Any, task: str, k: int) -> Any:
-    import numpy as np
-    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
-
-    leaf = max(5, len(y) // 500)
-    out = np.zeros((len(y), max(k, 1)))
-    for f in range(FOLDS):
-        train, test = fold != f, fold == f
-        if task == "regression":
-            model = DecisionTreeRegressor(max_depth=4, min_samples_leaf=leaf)
-            out[test, 0] = model.fit(x[train, None], y[train]).predict(x[test, None])
-        else:
-            model = DecisionTreeClassifier(max_depth=4, min_samples_leaf=leaf)
-            model.fit(x[train, None], y[train])
-            out[np.ix_(test, model.classes_)] = model.predict_proba(x[test, None])
-    return out
-
-
-def _oof_categories(codes: Any, y: Any, fold: Any, task: str, k: int) -> tuple[Any, float]:
-    """Out-of-fold target means per category (smoothed towards the fold's mean), and the
-    share of rows whose category the other folds saw (the rest get the prior)."""
-    import numpy as np
-
-    n_cat = int(codes.max()) + 1 if len(codes) else 0
-    targets = y[:, None].astype(float) if task == "regression" else np.eye(k)[y]
-    out = np.zeros_like(targets)
-    seen = 0
-    for f in range(FOLDS):
-        train, test = fold != f, fold == f
-        prior = targets[train].mean(axis=0)
-        counts = np.bincount(codes[train], minlength=n_cat).astype(float)
-        sums = np.stack(
-            [
-                np.bincount(codes[train], weights=targets[train, j], minlength=n_cat)
-                for j in range(targets.shape[1])
-            ],
-            axis=1,
-        )
-        means = (sums + 10.0 * prior) / (counts[:, None] + 10.0)
-        out[test] = means[codes[test]]
-        seen += int((counts[codes[test]] > 0).sum())
-    return out, seen / max(len(codes), 1)
-
-
-def _score(pred: Any, y: Any, task: str, k: int) -> float:
-    import numpy as np
-    from sklearn.metrics import r2_score, roc_auc_score
-
+def _label_copies(
+    frame: Any,
+    cols: list[Any],
+    rows: list[dict[str, Any]],
+    values: dict[int, Any],
+    y: Any,
+    task: str,
+    seed: int,
+) -> list[str]:
+    """Judge each strong feature the score rules let through by the label-copy rule;
+    write its evidence into its row and return the features it flags."""
     if task == "regression":
-        return float(r2_score(y, pred[:, 0]))
-    if task == "binary":
-        return float(roc_auc_score(y, pred[:, 1]))
-    scores = [roc_auc_score(y == c, pred[:, c]) for c in range(k)]
-    return float(np.mean(scores))
-
-
-def _codes(values: Any, column: Any) -> Any:
-    """Category codes of ``values`` (missing is a category of its own)."""
-    pd = require("pandas", WHERE)
-    try:
-        return pd.factorize(values, use_na_sentinel=False)[0]
-    except TypeError:  # list, array, dict or set cells cannot be hashed
-        raise MltkUsageError(
-            f"{WHERE}: feature column {label(column)!r} holds cells that are not single "
-            "values (lists, arrays, dicts or sets); target leakage scores one value per "
-            "cell: expand it into one numeric column per element (an embedding), or leave "
-            "it out with features=[...]"
-        ) from None
-
-
-def _parts(series: Any) -> tuple[list[tuple[str, list[Any]]], list[tuple[str, Any]]]:
-    """Parts of text values that an ID or code may encode the label in: the shape
-    (letters as ``a``, digits as ``9``), the first three and the last token (category
-    views), the length and the last number (numeric views)."""
-    import numpy as np
-
-    missing = series.isna().to_numpy()
-    texts = [
-        None if gone else str(v)
-        for v, gone in zip(series.astype(object).to_numpy(), missing, strict=True)
-    ]
-    shape: list[Any] = []
-    tokens: list[list[Any]] = [[], [], [], []]
-    length = np.full(len(texts), np.nan)
-    last_number = np.full(len(texts), np.nan)
-    for i, text in enumerate(texts):
-        if text is None:
-            shape.append(None)
-            for t in tokens:
-                t.append(None)
+        return []
+    candidates = {}
+    for pos, r in enumerate(rows):
+        view = values.get(pos)
+        if r["verdict"] != "ok" or r["skill"] < STRONG_SKILL or view is None:
             continue
-        head, tail = text[:256], text[-256:]
-        shape.append(_DIGIT.sub("9", _LETTER.sub("a", head[:64])))
-        first = _TOKEN.findall(head)[:3]
-        last = _TOKEN.findall(tail)[-1:]
-        for j in range(3):
-            tokens[j].append(first[j] if j < len(first) else "")
-        tokens[3].append(last[0] if last else "")
-        length[i] = len(text)
-        numbers = _NUMBER.findall(tail)
-        if numbers:
-            last_number[i] = float(numbers[-1][-15:])
-    categories = [
-        ("shape", shape),
-        ("token 1", tokens[0]),
-        ("token 2", tokens[1]),
-        ("token 3", tokens[2]),
-        ("last token", tokens[3]),
-    ]
-    numbers_ = [("length", _ranks(length)), ("last number", _ranks(last_number))]
-    return categories, numbers_
+        if view.ndim == 1:  # the ranks of a numeric view
+            candidates[pos] = view
+        elif task == "binary":  # a category view: its out-of-fold P(y = 1)
+            candidates[pos] = view[:, 1]
+    evidence = label_copy_evidence(frame, cols, candidates, y, seed)
+    flagged = []
+    for pos, ev in evidence.items():
+        r = rows[pos]
+        r["with others"], r["given label"] = ev["with others"], ev["given label"]
+        if ev.get("copy"):
+            r["verdict"] = (
+                f"LEAK: independent of the other features given the label (rank corr. "
+                f"{ev['given label']:.2f} within classes, z {ev['z_w']:.1f}; "
+                f"{ev['with others']:.2f} overall, z {ev['z_m']:.1f})"
+            )
+            flagged.append(r["feature"])
+    return flagged
 
 
-def _score_feature(
-    series: Any, y: Any, fold: Any, task: str, k: int, column: Any
-) -> tuple[str, float]:
-    """The best score among the feature's views, and the view's name (NaN: no view had
-    anything to learn from)."""
-    import numpy as np
-
-    pd = require("pandas", WHERE)
-    scored: list[tuple[str, float]] = []
-    views = _numeric_views(series)
-    if views is not None:
-        for model, x in views:
-            if not np.isnan(x).all():
-                scored.append((model, _score(_oof_tree(x, y, fold, task, k), y, task, k)))
-        scored = [v for v in scored if math.isfinite(v[1])]
-        return max(scored, key=lambda v: v[1]) if scored else ("tree", math.nan)
-    pred, coverage = _oof_categories(_codes(series, column), y, fold, task, k)
-    if coverage >= MIN_COVERAGE:
-        scored.append(("category means", _score(pred, y, task, k)))
-    if coverage < DERIVE_BELOW:
-        categories, numbers = _parts(series)
-        for part, values in categories:
-            codes = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)[0]
-            pred, coverage = _oof_categories(codes, y, fold, task, k)
-            if coverage >= MIN_COVERAGE:
-                scored.append((f"category means ({part})", _score(pred, y, task, k)))
-        for part, x in numbers:
-            if not np.isnan(x).all():
-                score = _score(_oof_tree(x, y, fold, task, k), y, task, k)
-                scored.append((f"tree ({part})", score))
-    scored = [v for v in scored if math.isfinite(v[1])]
-    if not scored:
-        return "category means", math.nan
-    return max(scored, key=lambda v: v[1])
+def _late(df: Any, rows: list[dict[str, Any]], available_at: Any, label_time: Any) -> list[str]:
+    """Judge the features with timestamps: a value recorded after the label time, or one
+    without a timestamp, is a leak whatever the score said."""
+    evidence = timing_evidence(df, available_at, label_time)
+    flagged = []
+    for r in rows:
+        ev = evidence.get(r["feature"])
+        if ev is None:
+            continue
+        r["after label"] = ev["after label"]
+        if ev["after label"]:
+            r["verdict"] = (
+                f"LEAK: recorded after the label time in {ev['after label']} of "
+                f"{ev['compared']} rows (up to {ev['lead']} later)"
+            )
+        elif ev["untimed"]:
+            r["verdict"] = (
+                f"LEAK: {ev['untimed']} of {ev['compared']} values have no available_at time, "
+                "so they cannot be shown to precede the label"
+            )
+        else:
+            continue
+        flagged.append(r["feature"])
+    return flagged
 
 
 def target_leakage_report(
@@ -374,13 +278,20 @@ def target_leakage_report(
     task: str = "auto",
     max_rows: int = 20_000,
     seed: int = 0,
+    label_copies: bool = True,
+    available_at: Mapping[str, str] | None = None,
+    label_time: Any = None,
     name: str | None = None,
 ) -> TargetLeakageResult:
     """Score each feature of ``df`` alone on predicting the column ``target``.
 
     ``features`` defaults to every other column. ``task``: ``auto`` (two values: binary;
     integers with at most 20 values: multiclass; else regression), or ``binary``,
-    ``multiclass``, ``regression``. Returns a :class:`TargetLeakageResult`;
+    ``multiclass``, ``regression``. ``label_copies`` (classification) flags a strong
+    feature that is independent of the other features once the label is known.
+    ``available_at`` maps features to the column of timestamps at which each value was
+    recorded, ``label_time`` is the column of label timestamps (or one datetime); a value
+    recorded after its label time is a leak. Returns a :class:`TargetLeakageResult`;
     :func:`assert_no_target_leakage` asserts it.
 
     Example::
@@ -426,11 +337,14 @@ def target_leakage_report(
             "max_score (default 0.95) or keep max_gap"
         )
     seed = seed_arg(seed, WHERE)
+    copies_on = flag(label_copies, "label_copies", WHERE)
+    timing = timing_columns(df, available_at, label_time)
     if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 30:
         raise MltkUsageError(f"{WHERE}: max_rows must be an integer >= 30, got {max_rows!r}")
     cols = columns_of(features, "features", WHERE)
-    if cols is None:
-        cols = [c for c in df.columns if c != target]
+    if cols is None:  # the timestamp columns of the timing rule are not features
+        meta = [] if timing is None else [*timing[0].values(), timing[1]]
+        cols = [c for c in df.columns if c != target and not any(c is m or c == m for m in meta)]
     missing = [c for c in cols if c not in df.columns]
     if missing:
         raise MltkUsageError(f"{WHERE}: feature column(s) {missing} are not columns of df")
@@ -447,6 +361,16 @@ def target_leakage_report(
             "rename them so each column has one name"
         )
     distinct([target, *cols], "the target and feature columns", WHERE)
+    if timing is not None:
+        unchecked = [f for f in timing[0] if f not in cols or f == target]
+        if unchecked:
+            raise MltkUsageError(
+                f"{WHERE}: available_at names {unchecked}, not among the features checked "
+                "(the target and the timestamp columns are not features)"
+            )
+        for ts in [*timing[0].values(), *([timing[1]] if isinstance(timing[1], str) else [])]:
+            if counts[ts] > 1:
+                raise MltkUsageError(f"{WHERE}: df has {counts[ts]} columns named {ts!r}")
     if len(df) < 30:
         raise MltkUsageError(f"{WHERE}: df has {len(df)} rows; at least 30 are needed")
     frame = df
@@ -455,16 +379,28 @@ def target_leakage_report(
         frame = df.iloc[rows]
     task, y, k = _task(frame[target], task, target)
     metric = "R²" if task == "regression" else ("ROC AUC" if task == "binary" else "macro AUC")
-    fold = _folds(y, task, seed)
+    fold = folds(y, task, seed)
 
-    def one(col: Any) -> dict[str, Any]:
-        model, score = _score_feature(frame[col], y, fold, task, k, col)
+    values: dict[int, Any] = {}
+
+    def one(pos: int) -> dict[str, Any]:
+        col = cols[pos]
+        model, score, view = score_feature(frame[col], y, fold, task, k, col)
+        values[pos] = view
         skill = score if task == "regression" else 2.0 * (score - 0.5)
-        return {"feature": label(col), "model": model, "score": score, "skill": skill}
+        return {
+            "feature": label(col),
+            "model": model,
+            "score": score,
+            "skill": skill,
+            "with others": math.nan,
+            "given label": math.nan,
+            "after label": None,
+        }
 
     workers = min(len(cols), os.cpu_count() or 1, 8)
     with ThreadPoolExecutor(workers) as pool:
-        rows = list(pool.map(one, cols))
+        rows = list(pool.map(one, range(len(cols))))
     judged = [r for r in rows if math.isfinite(r["score"])]
     if max_score >= 1.0 and judged and len(judged) < 3:
         raise MltkUsageError(
@@ -476,7 +412,6 @@ def target_leakage_report(
     for r in rows:
         if not math.isfinite(r["score"]):
             r["verdict"] = "not scored"
-            r["note"] = "no usable value"
         elif r["score"] > max_score:
             r["verdict"] = f"LEAK: {metric} above {max_score:g}"
         elif max_gap is not None and len(judged) >= 3 and r["skill"] == skills[0]:
@@ -487,6 +422,9 @@ def target_leakage_report(
                 r["verdict"] = "ok"
         else:
             r["verdict"] = "ok"
+    copies = _label_copies(frame, cols, rows, values, y, task, seed) if copies_on else []
+    late = [] if timing is None else _late(df, rows, *timing)
+    copies = [c for c in copies if c not in late]  # its timestamps prove it: say that
     rows.sort(
         key=lambda r: (not r["verdict"].startswith("LEAK"), -np.nan_to_num(r["score"], nan=-9))
     )
@@ -499,6 +437,9 @@ def target_leakage_report(
         max_score=float(max_score),
         max_gap=None if max_gap is None else float(max_gap),
         n_rows=len(frame),
+        label_copies=copies_on,
+        copies=copies,
+        late=late,
     )
 
 
@@ -512,19 +453,31 @@ def assert_no_target_leakage(
     task: str = "auto",
     max_rows: int = 20_000,
     seed: int = 0,
+    label_copies: bool = True,
+    available_at: Mapping[str, str] | None = None,
+    label_time: Any = None,
     name: str | None = None,
 ) -> TargetLeakageResult:
-    """Assert that no feature predicts ``target`` suspiciously well on its own.
+    """Assert that no feature predicts ``target`` suspiciously well on its own, looks
+    like a copy of it, or was recorded after it.
 
     Fails naming each feature whose out-of-fold score alone (ROC AUC, macro AUC or R²)
-    exceeds ``max_score``, and a feature whose skill is more than ``max_gap`` above all the
-    others (``max_gap=None`` turns that rule off). A leak guard, like
-    :func:`assert_no_leakage`: it evidences no ML Test Score item.
+    exceeds ``max_score``, a feature whose skill is more than ``max_gap`` above all the
+    others (``max_gap=None`` turns that rule off), a strong feature that is independent
+    of the other features once the label is known (``label_copies=False`` turns that rule
+    off), and, with ``available_at`` and ``label_time``, a feature recorded after the
+    label. A leak guard, like :func:`assert_no_leakage`: it evidences no ML Test Score
+    item.
 
     Example::
 
         def test_no_feature_leaks_the_label(training_frame):
-            assert_no_target_leakage(training_frame, "defaulted", max_score=0.9)
+            assert_no_target_leakage(
+                training_frame,
+                "defaulted",
+                available_at={"balance": "balance_as_of"},
+                label_time="defaulted_on",
+            )
     """
     __tracebackhide__ = True
     result = target_leakage_report(
@@ -536,12 +489,17 @@ def assert_no_target_leakage(
         task=task,
         max_rows=max_rows,
         seed=seed,
+        label_copies=label_copies,
+        available_at=available_at,
+        label_time=label_time,
         name=name,
     )
     return finish(
         result,
         COLUMNS,
         "Drop the named feature(s) if they are only known after the outcome (or derived from "
-        "the label); if one is legitimately that strong, exclude it with features= or raise "
-        "max_score / max_gap, and say why in the test.",
+        "the label), and join time-stamped features as of the prediction time; if one is "
+        "legitimately that strong, exclude it with features= or raise max_score / max_gap "
+        "(label_copies=False for an honest feature that shares nothing with the others), "
+        "and say why in the test.",
     )
