@@ -100,6 +100,14 @@ install-java:
 test: lint install-postgres install-tools install-java
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
+# The hostile-input suite (tests marked `hostile`: the generated contract of every public
+# check, subcommand and option, and tests/test_hostile_*.py) with many more hypothesis
+# examples than `make test` draws. HOSTILE_PROFILE=hostile only raises the number of
+# examples (tests/hostile.py); no setting turns an assertion off. About 10 minutes.
+.PHONY: test-hostile
+test-hostile: install
+	HOSTILE_PROFILE=hostile $(BIN)/python -m pytest -n 2 --dist loadgroup -m hostile $(PYTEST_ARGS)
+
 # CheckList interop is tested against the real package, which never is a dependency:
 # it needs its own virtualenv and a recipe (ENVIRONMENT.md). CI runs this target.
 CHECKLIST_VENV ?= .venv-checklist

@@ -71,3 +71,12 @@ def number(
             f"{where}: {name} must be {bounds}, got {value!r}" + (f" ({why})" if why else "")
         )
     return float(value)
+
+
+def count(value: Any, name: str, where: str, *, low: int = 1) -> int:
+    """An integer >= ``low`` (numpy integers welcome; bools, floats, NaN and text
+    refused), such as ``max_examples`` or ``runs``."""
+    value = _scalar(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise MltkUsageError(f"{where}: {name} must be an integer >= {low}, got {value!r}")
+    return int(value)

@@ -264,3 +264,46 @@ def test_bad_input_is_a_clear_error(call, message) -> None:
     with pytest.raises(MltkUsageError) as exc:
         call()
     assert message in str(exc.value)
+
+
+def test_a_text_perturbation_of_a_dataframe_is_a_usage_error_naming_the_argument() -> None:
+    """Issue 21: assert_invariant(predict, a_dataframe, perturb.typos()) raised pandas'
+    "truth value of a DataFrame is ambiguous". Text perturbations change one text at a
+    time (README, "Behavioral tests"): a frame is a usage error saying what to pass."""
+    frame = pd.DataFrame({"text": ["good movie", "bad movie"]})
+    for call in (
+        lambda: assert_invariant(Sentiment(), frame, perturb.typos()),
+        lambda: invariant_report(Sentiment(), frame, perturb.change_names() | perturb.typos()),
+        lambda: assert_directional(Sentiment(), frame, perturb.negate(), expect="decrease"),
+        lambda: assert_invariant(Sentiment(), np.array(["a", "b"]), perturb.typos()),
+    ):
+        with pytest.raises(
+            MltkUsageError, match=r"inputs is a .*changes one text at a time"
+        ) as exc:
+            call()
+        assert "tolist()" in str(exc.value)
+
+    # the same texts as a list work, and a missing text is not applicable, never a pass
+    def lengths(texts):
+        return np.array([len(str(t)) for t in texts]) * 0
+
+    report = invariant_report(lengths, [*frame["text"].tolist(), None], perturb.typos(), seed=0)
+    assert report.cases == 2 and report.not_applicable == 1 and report.passed
+
+
+def test_increase_of_a_string_column_is_a_usage_error_naming_the_column() -> None:
+    """Issue 21: perturb.increase("x") on a string column raised "could not convert string
+    to float" from inside the harness."""
+    frame = pd.DataFrame({"x": ["a", "b", "c"], "income": [1.0, 2.0, 3.0]})
+
+    def approve(df):
+        return df["income"].to_numpy() / 10
+
+    for call in (
+        lambda: assert_directional(approve, frame, perturb.increase("x", by=1), expect="increase"),
+        lambda: assert_invariant(approve, frame, perturb.jitter("x")),
+    ):
+        with pytest.raises(MltkUsageError, match="column 'x' holds str values, not numbers"):
+            call()
+    report = invariant_report(approve, frame, perturb.increase("income", by=1.0), tolerance=0.5)
+    assert report.cases == 3 and report.passed

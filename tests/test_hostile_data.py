@@ -12,12 +12,14 @@ pytest.importorskip("hypothesis")
 np = pytest.importorskip("numpy")
 pd = pytest.importorskip("pandas")
 
-from hostile import check, helper
+pytestmark = pytest.mark.hostile  # make test-hostile runs these with more examples
+
+from hostile import check, examples, helper
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 BOUNDED = settings(
-    max_examples=40,
+    max_examples=examples(40, hostile=200),
     deadline=None,
     derandomize=True,
     suppress_health_check=list(HealthCheck),

@@ -12,12 +12,17 @@ import pytest
 pytest.importorskip("hypothesis")
 np = pytest.importorskip("numpy")
 
-from hostile import check, helper
+pytestmark = pytest.mark.hostile  # make test-hostile runs these with more examples
+
+from hostile import check, examples, helper
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 BOUNDED = settings(
-    max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    max_examples=examples(40, hostile=200),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
 )
 NASTY = [float("nan"), float("inf"), -float("inf"), -1.0, 0.0, 1.5, 1e308]
 
@@ -449,7 +454,10 @@ def _losses():
 
 
 @settings(
-    max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    max_examples=examples(60, hostile=200),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
 )
 @given(
     st.sampled_from(["linear", "noparams", "pair", "dict", "nan", "frozen", "not a module"]),

@@ -80,7 +80,9 @@ def test_same_rng_same_variants() -> None:
     ],
 )
 def test_bad_arguments(make) -> None:
-    with pytest.raises(ValueError):
+    from mlops_testkit import MltkUsageError
+
+    with pytest.raises(MltkUsageError):  # the kit's own error (still a ValueError)
         make()
 
 
@@ -106,3 +108,67 @@ def test_tabular_perturbations() -> None:
         perturb.increase("salary", by=1)(frame, r)
     with pytest.raises(MltkUsageError, match="exactly one of by="):
         perturb.increase("income")
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype", "what"),
+    [
+        (["a", "b"], None, "str values, not numbers"),
+        (["a", 1.5], object, "holds values that are not numbers"),
+        ([True, False], None, "bool values, not numbers"),
+        ([1 + 1j, 2.0], None, "complex128 values, not numbers"),
+        (["2024-01-01", "2024-01-02"], "datetime64[ns]", "datetime64.ns. values, not numbers"),
+    ],
+)
+def test_numeric_perturbations_of_a_non_numeric_column_name_it(values, dtype, what) -> None:
+    """Issue 21: increase("x") on a string column raised numpy's "could not convert
+    string to float"; now a usage error naming the column and its type."""
+    pd = pytest.importorskip("pandas")
+    from mlops_testkit import MltkUsageError
+
+    frame = pd.DataFrame({"x": pd.Series(values, dtype=dtype)})
+    for p in (perturb.increase("x", by=1), perturb.decrease("x", factor=2), perturb.jitter("x")):
+        with pytest.raises(MltkUsageError, match=f"column 'x'.*{what}"):
+            p(frame, random.Random(0))
+    twice = pd.DataFrame([[1.0, 2.0]], columns=["x", "x"])
+    with pytest.raises(MltkUsageError, match="'x' appears 2 times"):
+        perturb.increase("x", by=1)(twice, random.Random(0))
+
+
+def test_numeric_perturbations_keep_missing_values_and_nullable_ints() -> None:
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"x": pd.array([1, None, 3], dtype="Int64")})
+    out = perturb.increase("x", by=1)(frame, random.Random(0))[0].value["x"]
+    assert out.iloc[0] == 2.0 and out.isna().iloc[1] and out.iloc[2] == 4.0
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: perturb.increase("x", by="1"),
+        lambda: perturb.increase("x", by=float("nan")),
+        lambda: perturb.decrease("x", factor=True),
+        lambda: perturb.decrease("x", factor=float("inf")),
+        lambda: perturb.jitter("x", scale=0),
+        lambda: perturb.jitter("x", scale=float("nan")),
+        lambda: perturb.jitter("x", relative="no"),
+    ],
+)
+def test_tabular_amounts_must_be_finite_positive_numbers(make) -> None:
+    from mlops_testkit import MltkUsageError
+
+    with pytest.raises(MltkUsageError):
+        make()
+
+
+def test_a_text_perturbation_refuses_what_is_not_a_text() -> None:
+    """A text perturbation given a frame, a number or a list names itself and the type;
+    a missing text (None, NaN) has nothing to perturb: no variant (not applicable)."""
+    pd = pytest.importorskip("pandas")
+    from mlops_testkit import MltkUsageError
+
+    for p in (perturb.typos(), perturb.negate(), perturb.typos() | perturb.whitespace()):
+        for value in (pd.DataFrame({"text": ["good movie"]}), 3, ["a list"]):
+            with pytest.raises(MltkUsageError, match=r"changes one text \(a str\) at a time"):
+                p(value, random.Random(0))
+        assert p(None, random.Random(0)) == [] and p(float("nan"), random.Random(0)) == []

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from mlops_testkit import MltkUsageError
+from mlops_testkit._args import count
 from mlops_testkit.behavioral.harness import (
     DEFAULT_BATCH,
     BehavioralReport,
@@ -134,6 +135,7 @@ def assert_mft(
             assert_mft(model.predict, [("I love it", 1), ("I hate it", 0)])
     """
     __tracebackhide__ = True
+    count(max_examples, "max_examples", "assert_mft")
     report = mft_report(
         predict,
         cases,

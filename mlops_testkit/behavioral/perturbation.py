@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_testkit import MltkUsageError
+from mlops_testkit._args import count
 from mlops_testkit.behavioral.harness import (
     DEFAULT_BATCH,
     EXPECTATIONS,
@@ -92,6 +93,13 @@ def _plan(inputs: Any, perturb: Any, seed: int | None, where: str) -> _Plan:
         raise MltkUsageError(f"{where}: inputs are empty")
     if not callable(perturb):
         raise MltkUsageError(f"{where}: perturb must be callable, got {type(perturb).__name__}")
+    if kind != "list" and getattr(perturb, "text", False):
+        raise MltkUsageError(
+            f"{where}: inputs is a {type(inputs).__name__}, but perturb {perturb.name} changes "
+            "one text at a time: pass the texts as a list of str (a DataFrame column: "
+            "frame['text'].tolist(); predict then receives a list of texts), or perturb the "
+            "frame with jitter, increase, decrease or swap_category"
+        )
     chooser = _chooser(seed)
     if kind == "list":
         flat, owner, descriptions, empty = [], [], [], 0
@@ -272,6 +280,7 @@ def assert_invariant(
                              max_fail_rate=0.01, search=True)
     """
     __tracebackhide__ = True
+    count(max_examples, "max_examples", "assert_invariant")
     report = invariant_report(
         predict,
         inputs,
@@ -302,8 +311,10 @@ def _direction(expect: Any, tolerance: float) -> Callable[[Any, Any], Any]:
     if callable(expect):
         import numpy as np
 
-        return lambda before, after: ~np.asarray(
-            [bool(expect(b, a)) for b, a in zip(before, after, strict=True)], dtype=bool
+        return lambda before, after: (
+            ~np.asarray(
+                [bool(expect(b, a)) for b, a in zip(before, after, strict=True)], dtype=bool
+            )
         )
     rules = {
         "increase": lambda b, a: ~(a - b > tolerance),
@@ -392,6 +403,7 @@ def assert_directional(
                                perturb.increase("income", factor=1.2), expect="not_decrease", on=1)
     """
     __tracebackhide__ = True
+    count(max_examples, "max_examples", "assert_directional")
     report = directional_report(
         predict,
         inputs,

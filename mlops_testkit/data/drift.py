@@ -81,7 +81,8 @@ from mlops_testkit.data.drift_rows import (  # noqa: F401 - DriftRow and the lim
 from mlops_testkit.data.drift_stats import (
     CORRECTIONS,
     GRID_POINTS,
-    adjust_p_values,
+    adjust_p_values,  # noqa: F401 - re-exported: mlops_testkit.data imports it from here
+    adjusted_p_values,
 )
 from mlops_testkit.reporting.results import (
     CheckResult,
@@ -300,7 +301,7 @@ def drift_report(
             row.applicable = False  # a test that could not be computed judged nothing
             row.note = (row.note + "; " if row.note else "") + "the test is undefined here"
     judged = [r for r in rows if r.applicable]
-    adjusted = adjust_p_values([r.p_value for r in judged], correction)
+    adjusted = adjusted_p_values([r.p_value for r in judged], correction)
     for row, p_adj in zip(judged, adjusted, strict=True):
         row.p_adjusted = p_adj
         significant = p_adj < alpha

@@ -154,7 +154,19 @@ def adjust_p_values(p_values: Sequence[float], correction: str = "holm") -> list
 
     >>> [round(p, 3) for p in adjust_p_values([0.01, 0.04, 0.03], "holm")]
     [0.03, 0.06, 0.06]
+
+    A NaN p-value is refused: it is no evidence either way, and reading it as 1 would
+    drop it silently. (The kit's own checks, which report a test that could not be
+    computed as such, pass ``nan_rejects_nothing=True``.)
     """
+    return adjusted_p_values(p_values, correction, nan_rejects_nothing=False)
+
+
+def adjusted_p_values(
+    p_values: Sequence[float], correction: str = "holm", *, nan_rejects_nothing: bool = True
+) -> list[float]:
+    """:func:`adjust_p_values`, with a NaN p-value (a test that could not be computed,
+    reported as such by the caller) counted as 1: it rejects nothing."""
     if correction not in CORRECTIONS:
         raise MltkUsageError(
             f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}"
@@ -165,6 +177,11 @@ def adjust_p_values(p_values: Sequence[float], correction: str = "holm") -> list
         raise MltkUsageError(
             f"adjust_p_values: p_values must be a sequence of numbers in [0, 1], got {p_values!r}"
         ) from None
+    if not nan_rejects_nothing and any(p != p for p in p_values):
+        raise MltkUsageError(
+            f"adjust_p_values: a p-value is NaN (no evidence either way), got {p_values!r}; "
+            "leave out the tests that could not be computed, or count them as failed"
+        )
     if not all(0.0 <= p <= 1.0 or p != p for p in p_values):
         raise MltkUsageError(f"adjust_p_values: every p-value must be in [0, 1], got {p_values!r}")
     # a NaN p-value (a test that could not be computed) rejects nothing

@@ -161,6 +161,13 @@ def assert_model_size(
         )
     if max_params is not None and params is None:
         raise MltkUsageError(f"{where}: max_params needs a torch.nn.Module, not a file")
+    if size == 0:  # an empty file or a module without state: nothing was measured
+        what = (
+            "the model has no parameters or buffers"
+            if params is not None
+            else (f"{model_or_path} is empty (0 bytes)")
+        )
+        raise MltkUsageError(f"{where}: {what}: nothing to measure")
     mb = size / 1e6
     passed = (max_mb is None or mb <= max_mb) and (max_params is None or params <= max_params)  # type: ignore[operator]
     bars = _bars(
@@ -295,6 +302,15 @@ def assert_endpoint(
     where = "assert_endpoint"
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise MltkUsageError(f"{where}: url must start with http:// or https://, got {url!r}")
+    try:
+        import urllib.parse
+
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError as exc:
+        raise MltkUsageError(f"{where}: url {url!r} is not a valid URL: {exc}") from None
+    if not parts.hostname:
+        raise MltkUsageError(f"{where}: url {url!r} names no host")
     if p95_ms is None and min_qps is None:
         raise MltkUsageError(f"{where}: give p95_ms= and/or min_qps=")
     for label, v in (("requests", requests), ("concurrency", concurrency)):

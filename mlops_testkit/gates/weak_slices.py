@@ -157,7 +157,7 @@ def find_weak_slices(
     """
     import numpy as np
 
-    from mlops_testkit.data.drift_stats import CORRECTIONS, adjust_p_values
+    from mlops_testkit.data.drift_stats import CORRECTIONS, adjusted_p_values
 
     where = WHERE
     t = s.vector(y_true, "y_true", where)
@@ -248,7 +248,7 @@ def find_weak_slices(
             se > 0, excess / np.where(se > 0, se, 1.0), np.where(excess > 0, np.inf, -np.inf)
         )
     p_raw = _normal_sf(z)
-    p_adj = np.asarray(adjust_p_values(p_raw.tolist(), correction))
+    p_adj = np.asarray(adjusted_p_values(p_raw.tolist(), correction))
     weak = p_adj < level
     order = np.lexsort((-gap, p_adj))
     rows = []

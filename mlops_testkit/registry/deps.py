@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from mlops_testkit import MltkUsageError
+from mlops_testkit._args import number
 from mlops_testkit._checks import finish, table_renderer
 from mlops_testkit.reporting.results import CheckResult
 from mlops_testkit.reporting.score import evidences
@@ -201,7 +202,7 @@ def _yaml(text: str, shown: str, example: str) -> dict[str, Any]:
         return {}
     if not isinstance(data, Mapping):
         raise MltkUsageError(
-            f"{WHERE}: {shown} must hold a mapping ({example}), got a " f"{type(data).__name__}"
+            f"{WHERE}: {shown} must hold a mapping ({example}), got a {type(data).__name__}"
         )
     return dict(data)
 
@@ -553,7 +554,13 @@ def dependency_diff(
     """
     if isinstance(allow, str):
         allow = [allow]
-    allowed = {normalize(str(a)) for a in allow}
+    if not isinstance(allow, Iterable) or isinstance(allow, bytes | Mapping):
+        raise MltkUsageError(f"{WHERE}: allow must be a list of package names, got {allow!r}")
+    allow = list(allow)
+    if not all(isinstance(a, str) and a.strip() for a in allow):
+        raise MltkUsageError(f"{WHERE}: allow must be a list of package names, got {allow!r}")
+    number(timeout, "timeout", WHERE, low=0, low_open=True)
+    allowed = {normalize(a) for a in allow}
     env_new = None if _is_env(candidate) else environment_of(candidate, timeout=timeout)
     env_old = None if _is_env(champion) else environment_of(champion, timeout=timeout)
     if env_new is None and env_old is None:

@@ -28,6 +28,22 @@ def _snapshot(obj: Any) -> Any:
     return copy.deepcopy(obj)
 
 
+def element_count(obj: Any) -> int | None:
+    """How many numbers the tensors and arrays of a snapshot hold (None: it holds none):
+    0 means an empty output, which proves nothing when compared."""
+    torch = sys.modules.get("torch")
+    np = sys.modules.get("numpy")
+    if torch is not None and isinstance(obj, torch.Tensor):
+        return int(obj.numel())
+    if np is not None and isinstance(obj, np.ndarray):
+        return int(obj.size)
+    items = (
+        obj.values() if isinstance(obj, Mapping) else obj if isinstance(obj, tuple | list) else ()
+    )
+    counts = [c for c in (element_count(v) for v in items) if c is not None]
+    return sum(counts) if counts else None
+
+
 def nonfinite_paths(obj: Any, path: str = "result") -> list[str]:
     """Where a snapshot holds NaN or inf: equal NaNs prove nothing, so checks refuse them."""
     torch = sys.modules.get("torch")

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from mlops_testkit import MltkUsageError
+from mlops_testkit._args import flag
 from mlops_testkit._format import message, table
 from mlops_testkit.reporting.results import CheckResult, record
 from mlops_testkit.reporting.score import evidences
@@ -107,6 +108,7 @@ def nonfinite_report(
     """
     torch = sys.modules.get("torch")
     where = "nonfinite_report"
+    grads = flag(grads, "grads", where)
     items: list[tuple[str, Any]] = []
     if torch is not None and isinstance(model_or_outputs, torch.nn.Module):
         if batch is None:

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from mlops_testkit import MltkUsageError, seeding
+from mlops_testkit._args import flag
+from mlops_testkit._args import seed as seed_arg
 from mlops_testkit._format import message, table
 from mlops_testkit.reporting.results import CheckResult, record
 from mlops_testkit.reporting.score import evidences
@@ -20,6 +22,7 @@ from mlops_testkit.training.compare import (
     _differences,
     _snapshot,
     check_tolerances,
+    element_count,
     nonfinite_paths,
 )
 
@@ -68,7 +71,8 @@ def determinism_report(
     if isinstance(runs, bool) or not isinstance(runs, int) or runs < 2:
         raise MltkUsageError(f"{where}: runs must be an integer >= 2, got {runs!r}")
     check_tolerances(atol, rtol, where)
-    seed = 0 if seed is None else seed
+    seed = 0 if seed is None else seed_arg(seed, where)
+    reseed = flag(reseed, "reseed", where)
     results = []
     for _ in range(runs):
         if reseed:
@@ -78,6 +82,10 @@ def determinism_report(
         except Exception as exc:
             raise MltkUsageError(f"{where}: fn raised {type(exc).__name__}: {exc}") from exc
     report = DeterminismReport(runs)
+    if results[0] is None:  # None == None proves nothing about determinism
+        report.rows.append(
+            {"run": "1", "where": "result", "difference": "fn returned None: nothing to compare"}
+        )
     for path in nonfinite_paths(results[0])[:10]:  # NaN == NaN would prove nothing
         report.rows.append(
             {"run": "1", "where": path, "difference": "NaN/inf: nothing to compare"}
@@ -178,6 +186,21 @@ def _scrambled_copy(model: Any) -> Any:
     return clone
 
 
+def _checkpoint_folder(tmp_path: Any, where: str) -> Path:
+    """``tmp_path`` as a folder the checkpoint can be written in (created when missing);
+    a path, not a folder, is the kit's usage error."""
+    if isinstance(tmp_path, bool) or not isinstance(tmp_path, str | Path):
+        raise MltkUsageError(f"{where}: tmp_path must be a folder path, got {tmp_path!r}")
+    folder = Path(tmp_path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MltkUsageError(
+            f"{where}: tmp_path {str(folder)!r} cannot be used as a folder: {exc.strerror or exc}"
+        ) from None
+    return folder
+
+
 def checkpoint_report(
     model: Any,
     batch: Any,
@@ -199,8 +222,9 @@ def checkpoint_report(
     if (save is None) != (load is None):
         raise MltkUsageError(f"{where}: pass both save(model, path) and load(path) -> model")
     check_tolerances(atol, 0.0, where)
+    folder = None if tmp_path is None else _checkpoint_folder(tmp_path, where)
     with tempfile.TemporaryDirectory(prefix="mltk-ckpt-") as tmp:
-        path = Path(tmp_path if tmp_path is not None else tmp) / "mltk-checkpoint.pt"
+        path = (folder or Path(tmp)) / "mltk-checkpoint.pt"
         original = copy.deepcopy(model)
         if save is None:
             torch.save(original.state_dict(), path)
@@ -251,6 +275,13 @@ def checkpoint_report(
         out_after = _snapshot(_forward(loaded, batch, where))
     for path in nonfinite_paths(out_before, "output")[:10]:
         report.rows.append({"entry": path, "problem": "eval output is NaN/inf: nothing compared"})
+    if element_count(out_before) == 0:
+        report.rows.append(
+            {
+                "entry": "output",
+                "problem": "eval output is empty (a batch of 0 rows?): nothing compared",
+            }
+        )
     for d in _differences(out_before, out_after, atol, 0.0, "output"):
         report.rows.append(
             {"entry": d["where"], "problem": f"eval output differs: {d['difference']}"}
@@ -380,6 +411,7 @@ def devices_agree_report(
         raise MltkUsageError(f"{where}: devices must list at least two devices, got {devices!r}")
     if not callable(fn):
         raise MltkUsageError(f"{where}: fn must be a callable taking a device")
+    check_tolerances(atol, rtol, where)
     parsed = []
     for d in devices:
         try:

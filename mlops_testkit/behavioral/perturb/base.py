@@ -12,6 +12,8 @@ import random
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+from mlops_testkit import MltkUsageError
+
 
 class Variant(NamedTuple):
     """One perturbed input and what was done to it."""
@@ -67,12 +69,22 @@ class Perturbation:
         p("Anna loved the flight")   # [Variant('Anna lvoed the flight', 'typo: ...'), ...]
     """
 
-    def __init__(self, fn: Fn, name: str, *, tabular: bool = False) -> None:
+    def __init__(self, fn: Fn, name: str, *, tabular: bool = False, text: bool = False) -> None:
         self.fn = fn
         self.name = name
         self.tabular = tabular
+        self.text = text  # changes one str at a time (the text perturbations)
 
     def variants(self, x: Any, chooser: Chooser) -> list[Variant]:
+        if self.text and not isinstance(x, str):
+            if _missing(x):
+                return []  # a missing text has nothing to perturb: not applicable
+            raise MltkUsageError(
+                f"perturbation {self.name} changes one text (a str) at a time, got "
+                f"{type(x).__name__}: pass the texts as a list of str (a DataFrame column: "
+                "frame['text'].tolist()), or perturb a frame with jitter, increase, decrease "
+                "or swap_category"
+            )
         out = self.fn(x, chooser)
         if out is None:
             return []
@@ -91,16 +103,30 @@ class Perturbation:
                     out.append(Variant(second.value, f"{first.description}; {second.description}"))
             return out
 
-        return Perturbation(both, f"{self.name} + {other.name}", tabular=self.tabular)
+        return Perturbation(
+            both, f"{self.name} + {other.name}", tabular=self.tabular, text=self.text
+        )
 
     def __or__(self, other: Perturbation) -> Perturbation:
         def either(x: Any, chooser: Chooser) -> list[Variant]:
             return self.variants(x, chooser) + other.variants(x, chooser)
 
-        return Perturbation(either, f"{self.name} | {other.name}", tabular=self.tabular)
+        return Perturbation(
+            either,
+            f"{self.name} | {other.name}",
+            tabular=self.tabular,
+            text=self.text or other.text,
+        )
 
     def __repr__(self) -> str:
         return f"Perturbation({self.name})"
+
+
+def _missing(x: Any) -> bool:
+    """None, NaN, pandas' NA or NaT: a missing value, not a text."""
+    return (
+        x is None or (isinstance(x, float) and x != x) or type(x).__name__ in ("NAType", "NaTType")
+    )
 
 
 def perturbation(name: str, *, tabular: bool = False) -> Callable[[Fn], Perturbation]:

@@ -25,11 +25,59 @@ def _columns(columns: str | Sequence[str]) -> list[str]:
     return [columns] if isinstance(columns, str) else list(columns)
 
 
+def _numbers(frame: Any, column: Any, name: str) -> Any:
+    """The column as float64 (missing values as NaN); a column that does not hold numbers
+    (text, dates, booleans, complex numbers, a name used twice) is a usage error naming it."""
+    import numpy as np
+    import pandas as pd
+
+    series = frame[column]
+    if isinstance(series, pd.DataFrame):
+        raise MltkUsageError(
+            f"{name}: column {column!r} appears {series.shape[1]} times in the frame; "
+            "give the columns unique names"
+        )
+    dtype = series.dtype
+    kind = getattr(dtype, "kind", "O")
+    text = isinstance(dtype, pd.StringDtype | pd.CategoricalDtype)
+    if (
+        text
+        or pd.api.types.is_bool_dtype(dtype)
+        or kind in "cmMUSb"
+        or not (pd.api.types.is_numeric_dtype(dtype) or kind == "O")
+    ):
+        raise MltkUsageError(
+            f"{name}: column {column!r} holds {dtype} values, not numbers; {name} changes "
+            "numeric columns (swap_category changes a categorical one)"
+        )
+    try:
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise MltkUsageError(
+            f"{name}: column {column!r} ({dtype}) holds values that are not numbers: {exc}"
+        ) from None
+    return values
+
+
+def _positive(value: Any, what: str, name: str) -> float:
+    import math
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise MltkUsageError(f"{name}: {what} must be a number > 0, got {value!r}")
+    if not (math.isfinite(float(value)) and float(value) > 0):
+        raise MltkUsageError(f"{name}: {what} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
 def jitter(
     columns: str | Sequence[str], scale: float = 0.01, *, relative: bool = True
 ) -> Perturbation:
     """Add uniform noise within +-``scale`` (a share of each value if ``relative``)."""
     cols = _columns(columns)
+    scale = _positive(scale, "scale", "jitter")
+    if not isinstance(relative, bool):
+        raise MltkUsageError(f"jitter: relative must be True or False, got {relative!r}")
 
     def fn(frame: Any, chooser: Chooser) -> Variant:
         import numpy as np
@@ -39,7 +87,7 @@ def jitter(
         out = frame.copy()
         for col in cols:
             noise = rng.uniform(-scale, scale, len(out))
-            values = out[col].to_numpy(dtype=float)
+            values = _numbers(out, col, "jitter")
             out[col] = values * (1 + noise) if relative else values + noise
         kind = f"{scale:.0%}" if relative else f"{scale:g}"
         return Variant(out, f"jitter {', '.join(cols)} by +-{kind}")
@@ -52,13 +100,15 @@ def _shift(
 ) -> Perturbation:
     if (by is None) == (factor is None):
         raise MltkUsageError(f"{name}: pass exactly one of by= (an amount) or factor= (a ratio)")
-    if (by is not None and by <= 0) or (factor is not None and factor <= 0):
-        raise MltkUsageError(f"{name}: by and factor must be positive")
+    if by is not None:
+        by = _positive(by, "by", name)
+    if factor is not None:
+        factor = _positive(factor, "factor", name)
 
     def fn(frame: Any, chooser: Chooser) -> Variant:
         frame = _frame(frame, [column], name)
         out = frame.copy()
-        values = out[column].to_numpy(dtype=float)
+        values = _numbers(out, column, name)
         if by is not None:
             out[column] = values + sign * by
             what = f"{'+' if sign > 0 else '-'}{by:g}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
+from mlops_testkit import MltkUsageError
 from mlops_testkit.behavioral.perturb.base import Chooser, Perturbation, Variant
 from mlops_testkit.behavioral.perturb.lexicon import (
     ALL_FIRST_NAMES,
@@ -30,7 +31,7 @@ _NUMBER = re.compile(r"(?<![\w.])\d+(?![\w.])")
 
 def _check_n(n: int, name: str) -> None:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{name}: n must be a positive integer, got {n!r}")
+        raise MltkUsageError(f"{name}: n must be a positive integer, got {n!r}")
 
 
 def _one_typo(text: str, chooser: Chooser, kinds: Sequence[str]) -> tuple[str, str] | None:
@@ -51,7 +52,7 @@ def _one_typo(text: str, chooser: Chooser, kinds: Sequence[str]) -> tuple[str, s
             if i == 0 or not text[i - 1].isalnum():
                 return None
             i -= 1
-        return text[:i] + text[i + 1] + text[i] + text[i + 2 :], f"swap {text[i:i + 2]!r}"
+        return text[:i] + text[i + 1] + text[i] + text[i + 2 :], f"swap {text[i : i + 2]!r}"
     if kind == "key":
         near = KEY_NEIGHBOURS.get(ch.lower())
         if not near:
@@ -71,7 +72,7 @@ def typos(n: int = 1, *, count: int = 1, kinds: Sequence[str] = TYPO_KINDS) -> P
     _check_n(count, "typos(count)")
     bad = [k for k in kinds if k not in TYPO_KINDS]
     if bad or not kinds:
-        raise ValueError(f"typos: kinds must be among {TYPO_KINDS}, got {tuple(kinds)}")
+        raise MltkUsageError(f"typos: kinds must be among {TYPO_KINDS}, got {tuple(kinds)}")
 
     def fn(text: str, chooser: Chooser) -> list[Variant]:
         out = []
@@ -87,7 +88,7 @@ def typos(n: int = 1, *, count: int = 1, kinds: Sequence[str] = TYPO_KINDS) -> P
                 out.append(Variant(current, "typo: " + ", ".join(done)))
         return out
 
-    return Perturbation(fn, f"typos(n={n}, count={count})")
+    return Perturbation(fn, f"typos(n={n}, count={count})", text=True)
 
 
 def change_case(modes: Sequence[str] = ("lower", "upper")) -> Perturbation:
@@ -96,12 +97,12 @@ def change_case(modes: Sequence[str] = ("lower", "upper")) -> Perturbation:
     allowed = {"lower": str.lower, "upper": str.upper, "title": str.title}
     bad = [m for m in modes if m not in allowed]
     if bad:
-        raise ValueError(f"change_case: modes must be among {tuple(allowed)}, got {bad}")
+        raise MltkUsageError(f"change_case: modes must be among {tuple(allowed)}, got {bad}")
 
     def fn(text: str, chooser: Chooser) -> list[Variant]:
         return [Variant(allowed[m](text), f"{m} case") for m in modes if allowed[m](text) != text]
 
-    return Perturbation(fn, "change_case")
+    return Perturbation(fn, "change_case", text=True)
 
 
 def punctuation() -> Perturbation:
@@ -115,7 +116,7 @@ def punctuation() -> Perturbation:
             return Variant(stripped.rstrip(".!?;,"), f"strip {stripped[-1]!r}")
         return Variant(stripped + ".", "add '.'")
 
-    return Perturbation(fn, "punctuation")
+    return Perturbation(fn, "punctuation", text=True)
 
 
 def whitespace() -> Perturbation:
@@ -128,7 +129,7 @@ def whitespace() -> Perturbation:
         i = chooser.choice(spaces)
         return Variant(text[:i] + " " + text[i:], "double space")
 
-    return Perturbation(fn, "whitespace")
+    return Perturbation(fn, "whitespace", text=True)
 
 
 _EXPAND = {v.lower(): k for k, v in CONTRACTIONS.items() if k != "cannot"}
@@ -163,7 +164,7 @@ def contractions() -> Perturbation:
             return Variant(new, "contract")
         return None
 
-    return Perturbation(fn, "contractions")
+    return Perturbation(fn, "contractions", text=True)
 
 
 def _swap_words(name: str, vocabulary: Iterable[str], n: int, label: str) -> Perturbation:
@@ -201,7 +202,7 @@ def _swap_words(name: str, vocabulary: Iterable[str], n: int, label: str) -> Per
             out.append(Variant(variant, f"{label} {old} -> {new}"))
         return out
 
-    return Perturbation(fn, f"{name}(n={n})")
+    return Perturbation(fn, f"{name}(n={n})", text=True)
 
 
 def change_names(n: int = 1, names: Iterable[str] = ALL_FIRST_NAMES) -> Perturbation:
@@ -233,14 +234,14 @@ def change_number(n: int = 1, *, share: float = 0.2) -> Perturbation:
             out.append(Variant(text[:start] + str(new) + text[end:], f"number {old} -> {new}"))
         return out
 
-    return Perturbation(fn, f"change_number(n={n})")
+    return Perturbation(fn, f"change_number(n={n})", text=True)
 
 
 def synonyms(mapping: Mapping[str, Sequence[str]], n: int = 1) -> Perturbation:
     """Replace a word found in ``mapping`` by one of its synonyms (case kept)."""
     _check_n(n, "synonyms")
     if not isinstance(mapping, Mapping) or not mapping:
-        raise ValueError("synonyms: mapping must be a non-empty dict word -> [synonyms]")
+        raise MltkUsageError("synonyms: mapping must be a non-empty dict word -> [synonyms]")
     lookup = {k.lower(): list(v) for k, v in mapping.items() if v}
     pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in lookup) + r")\b", re.IGNORECASE)
 
@@ -254,20 +255,20 @@ def synonyms(mapping: Mapping[str, Sequence[str]], n: int = 1) -> Perturbation:
             out.append(Variant(text[:start] + new + text[end:], f"synonym {old} -> {new}"))
         return out
 
-    return Perturbation(fn, "synonyms")
+    return Perturbation(fn, "synonyms", text=True)
 
 
 def add_phrase(phrases: Sequence[str] = NEUTRAL_PHRASES, *, where: str = "end") -> Perturbation:
     """Insert a neutral phrase at the start or the end."""
     if where not in ("start", "end"):
-        raise ValueError(f"add_phrase: where must be 'start' or 'end', got {where!r}")
+        raise MltkUsageError(f"add_phrase: where must be 'start' or 'end', got {where!r}")
 
     def fn(text: str, chooser: Chooser) -> Variant:
         phrase = chooser.choice(phrases)
         new = f"{phrase} {text}" if where == "start" else f"{text.rstrip()} {phrase}"
         return Variant(new, f"add {phrase!r} at the {where}")
 
-    return Perturbation(fn, "add_phrase")
+    return Perturbation(fn, "add_phrase", text=True)
 
 
 _AUX_RE = re.compile(r"\b(" + "|".join(AUXILIARIES) + r")\b(?!\s+not\b|n't)", re.IGNORECASE)
@@ -291,4 +292,4 @@ def negate() -> Perturbation:
             return Variant(new, f"negate {m.group(2)!r}")
         return None
 
-    return Perturbation(fn, "negate")
+    return Perturbation(fn, "negate", text=True)
