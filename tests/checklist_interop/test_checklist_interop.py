@@ -3,7 +3,8 @@ CheckList's own run/summary on the same data and model.
 
 checklist is never a dependency (it does not install cleanly): `make test-checklist`
 builds its own virtualenv with the recipe and runs this file there; in the main suite
-it skips.
+it skips (tests/test_checklist.py runs the same scenarios there against the stand-in in
+standin.py, which this file checks against the real package).
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ checklist = pytest.importorskip("checklist")
 np = pytest.importorskip("numpy")
 
 from checklist.expect import Expect
+from checklist.pred_wrapper import PredictorWrapper
 from checklist.test_suite import TestSuite
 from checklist.test_types import DIR, INV, MFT
+from checklist_interop import scenarios, standin
 
-from mlops_testkit import checklist_report, run_checklist
+from mlops_testkit import MltkUsageError, checklist_report, run_checklist
 
 POSITIVE = {"good", "great", "love"}
 
@@ -153,3 +156,112 @@ def test_suite():
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mltk-score")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*test_suite MFT single positive words: 0/2*ok"])
+
+
+# --- predictions that are answers (class names, QA answer strings) --------------------------
+
+
+def answer_tests(MFT=MFT, INV=INV, DIR=DIR, Expect=Expect):
+    tests = [
+        scenarios.qa_mft(MFT, Expect),
+        scenarios.qa_mft_eq(MFT),
+        scenarios.qa_inv(INV),
+        scenarios.qa_dir(DIR, Expect),
+        scenarios.sentiment_mft(MFT),
+    ]
+    return {t.name: t for t in tests}
+
+
+def answer_model(name):
+    return scenarios.sentiment_names if name == "class names" else scenarios.QAModel()
+
+
+def own_run(test, predict):
+    test = copy.deepcopy(test)
+    test.run(PredictorWrapper.wrap_predict(predict), overwrite=True, verbose=False)
+    return test
+
+
+@pytest.mark.parametrize("name", list(scenarios.EXPECTED))
+def test_answers_match_checklists_own_wrap_predict_run(name: str) -> None:
+    test = answer_tests()[name]
+    theirs = own_run(test, answer_model(name))
+    mine = copy.deepcopy(test)
+    ours = checklist_report(mine, answer_model(name), batch_size=2)[0]
+    stats = theirs.get_stats()
+    expected = scenarios.EXPECTED[name]
+    assert ours.answers
+    assert ours.testcases == stats["testcases"] == expected["testcases"]
+    assert ours.testcases - ours.filtered == stats.get("after_filtering", stats["testcases"])
+    assert ours.fails == stats.get("fails", 0) == len(expected["fails"]) > 0
+    assert ours.fail_indices == [int(i) for i in theirs.fail_idxs()] == expected["fails"]
+    assert ours.filtered_indices == [int(i) for i in theirs.filtered_idxs()]
+    assert ours.filtered_indices == expected["filtered"]
+    # the predictions reached CheckList as they are, with confidences of one
+    for a, b in zip(mine.results.preds, theirs.results.preds, strict=True):
+        assert np.asarray(a).tolist() == np.asarray(b).tolist()
+    for a, b in zip(mine.results.confs, theirs.results.confs, strict=True):
+        assert np.asarray(a).tolist() == np.asarray(b).tolist()
+
+
+@pytest.mark.parametrize("name", list(scenarios.EXPECTED))
+def test_the_stand_in_counts_as_checklist_does(name: str) -> None:
+    """tests/test_checklist.py runs against the stand-in: it must agree with CheckList."""
+    real = own_run(answer_tests()[name], answer_model(name))
+    fake_tests = answer_tests(standin.MFT, standin.INV, standin.DIR, standin.Expect)
+    fake = copy.deepcopy(fake_tests[name])
+    fake.run(standin.PredictorWrapper.wrap_predict(answer_model(name)))
+    assert list(fake.fail_idxs()) == list(real.fail_idxs())
+    assert list(fake.filtered_idxs()) == list(real.filtered_idxs())
+    assert fake.get_stats() == {
+        k: v for k, v in real.get_stats().items() if k in ("testcases", "after_filtering", "fails")
+    }
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_the_stand_in_counts_numbers_as_checklist_does(index: int) -> None:
+    real = make_tests()[index]
+    real.run(wrapper(Model()), overwrite=True, verbose=False)
+    cls = {"MFT": standin.MFT, "INV": standin.INV}[type(real).__name__]
+    kwargs = {"labels": real.labels} if cls is standin.MFT else {}
+    fake = cls(real.data, name=real.name, **kwargs)
+    fake.run(wrapper(Model()))
+    assert list(fake.fail_idxs()) == list(real.fail_idxs())
+
+
+def test_a_qa_suite_fails_showing_the_answers() -> None:
+    suite = TestSuite()
+    for name in ("answer is the label", "paraphrased questions", "distractor"):
+        suite.add(answer_tests()[name])
+    model = scenarios.QAModel()
+    with pytest.raises(AssertionError) as exc:
+        run_checklist(suite, model, batch_size=4)
+    text = str(exc.value)
+    assert text.startswith("CheckList: 3 of 3 test(s) failed, 4 failing case(s)")
+    assert "Dan met Erin in Rome. | Who did Dan meet?" in text
+    assert "'Dan'" in text and "'Erin'" in text and "'Oslo' -> 'Bergen'" in text
+    assert model.calls == 2 + 2 + 2  # 6, 7 and 6 examples, in batches of 4
+
+
+def test_a_monotonic_expectation_on_answers_is_a_usage_error() -> None:
+    """Expect.monotonic(label=) reads probabilities; with answers the confidences are one."""
+    test = DIR(
+        [[("Ann is here.", "Who is here?"), ("Ann is here now.", "Who is here?")]],
+        Expect.monotonic(label=1, increasing=True),
+        name="monotonic",
+    )
+    with pytest.raises(MltkUsageError, match="needs predict to return probabilities"):
+        checklist_report(test, scenarios.QAModel())
+
+
+def test_boolean_answers_match_checklists_own_run() -> None:
+    """A duplicate-question model returning True/False (CheckList's QQP suites)."""
+    pairs = [("How old are you?", "What is your age?"), ("Is it hot?", "Do you like cold?")]
+    test = MFT(pairs, labels=[True, False], name="duplicates", capability="V", description="d")
+
+    def same_first_word(ps):
+        return [a.split()[0] == b.split()[0] for a, b in ps]
+
+    theirs = own_run(test, same_first_word)
+    ours = checklist_report(copy.deepcopy(test), same_first_word)[0]
+    assert ours.answers and ours.fail_indices == [int(i) for i in theirs.fail_idxs()] == [0]

@@ -35,6 +35,19 @@ def test_minimum_functionality(model):
     assert_mft(model.predict_proba, cases, name="one-word opinions")
 
 
+def test_class_names(model):
+    """MFT through a predict that returns class names ("positive"), as many serving APIs
+    do: the kit compares the answers with the expected names as they are."""
+    names = ["negative", "positive"]
+
+    def predict_names(texts):
+        return [names[label] for label in model.predict(texts)]
+
+    cases = [("The staff was friendly.", "positive"), ("The staff was rude.", "negative")]
+    cases += [("Our stay was wonderful.", "positive"), ("Our stay was awful.", "negative")]
+    assert_mft(predict_names, cases, name="class names")
+
+
 def test_negated_positive_is_negative(model):
     """MFT: "not good" is not good."""
     assert_mft(
