@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from importlib import metadata
 
+import numpy as np
 import pytest
 import torch
 
@@ -49,6 +50,17 @@ def test_no_column_leaks_the_label(applicants) -> None:
     assert_no_target_leakage(applicants, "defaulted")
 
 
+@pytest.mark.data
+def test_a_field_logged_after_the_outcome_is_caught_under_the_bar(applicants) -> None:
+    """A collections score written once a loan defaulted: a noisy copy of the label,
+    ROC AUC about 0.88, under the 0.95 bar. It shares nothing with the applicant's other
+    columns once the outcome is known, which is how the label-copy rule names it."""
+    noise = np.random.default_rng(5).normal(0.0, 1.0, len(applicants))
+    leaked = applicants.assign(collections_score=1.66 * applicants["defaulted"] + noise)
+    with pytest.raises(AssertionError, match="look like copies of it"):
+        assert_no_target_leakage(leaked, "defaulted")
+
+
 @pytest.mark.model
 def test_every_model_input_earns_its_place(fitted) -> None:
     """Permutation importance on 20,000 fresh applicants, bound at 95%.
@@ -79,6 +91,11 @@ def test_no_personal_data_reaches_the_features(applicants, fitted) -> None:
     # the guard works: joining the CRM record in by mistake is caught
     with pytest.raises(AssertionError, match="email, phone"):
         assert_no_pii(applicants.merge(contact_records(applicants), on=KEY))
+    # ... and so is one agent's note with the contact written to get past filters
+    notes = applicants[[KEY]].assign(note="no answer, try again next week")
+    notes.loc[notes.index[0], "note"] = "call back: j dot doe at example dot com, 07700 900 123"
+    with pytest.raises(AssertionError, match="email_spelled, phone_national"):
+        assert_no_pii(applicants.merge(notes, on=KEY))
 
 
 @pytest.mark.model
