@@ -1296,6 +1296,11 @@ CALIBRATION_PARAMS = {
     "bins": counts((5, 10), "bins"),
     "confidence": confidences(),
     "n_boot": boots(),
+    "segments": [
+        *ok(None),
+        *bad(USAGE, "segments that are not a label per example:", "r0", 5, {"a": 5}),
+    ],
+    "min_size": bad(USAGE, "min_size without segments:", 30, 100, 0, "x"),
     "seed": seeds(),
 }
 

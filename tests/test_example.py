@@ -67,9 +67,9 @@ def test_credit_scoring_suite_passes(tmp_path) -> None:
     for category in ("data", "model", "behavioral"):
         line = re.search(rf"^{category}: (\d+) passed$", out, flags=re.M)
         assert line is not None and int(line.group(1)) >= 5, out
-    assert re.search(r"^gate: 8 passed, 1 skipped$", out, flags=re.M), out  # no champion yet
+    assert re.search(r"^gate: 9 passed, 1 skipped$", out, flags=re.M), out  # no champion yet
     tests = {t["test_id"]: t for t in json.loads(report.read_text())["gate_tests"]}
-    assert len(tests) == 9, tests  # the report lists every gate test of the example
+    assert len(tests) == 10, tests  # the report lists every gate test of the example
     skipped = tests["tests/test_gates.py::test_not_worse_than_the_champion"]
     assert skipped["outcome"] == "skipped" and skipped["allowed"].startswith("first deployment")
     assert re.search(r"^devices: cpu \d+ passed", out, flags=re.M), out

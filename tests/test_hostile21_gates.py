@@ -172,6 +172,38 @@ def test_calibration_from_30_examples_is_judged() -> None:
         assert_calibrated([0] * 30, [0.9] * 30)
 
 
+SEGMENTS = np.repeat(["a", "b", "c", "d"], 500)  # four segments of the 2,000 in Y, PR
+
+
+@pytest.mark.parametrize("min_size", [0, 1, 29, -400, 30.0, "400", True, None])
+def test_calibration_segments_need_a_min_size_of_at_least_30(min_size) -> None:
+    # an integer >= 30: a bound on fewer examples proves nothing; None is the default 400
+    if min_size is None:
+        assert calibration_report(Y, PR, segments=SEGMENTS).details["min_size"] == 400
+        return
+    with pytest.raises(
+        MltkUsageError,
+        match=rf"assert_calibrated: min_size must be an integer >= 30, got {re.escape(repr(min_size))}",
+    ):
+        calibration_report(Y, PR, segments=SEGMENTS, min_size=min_size)
+
+
+def test_calibration_with_no_segment_of_min_size_fails_for_lack_of_evidence() -> None:
+    # before segments were judged, the overall ECE passed alone: no segment is no evidence
+    r = calibration_report(Y, PR, segments=SEGMENTS, min_size=501)
+    assert not r.passed and r.details["judged"] == 0
+    assert "no evidence: all 4 segment(s) have fewer than min_size=501" in r.threshold
+    with pytest.raises(AssertionError, match="no evidence"):
+        assert_calibrated(Y, PR, segments=SEGMENTS, min_size=501)
+    assert calibration_report(Y, PR, segments=SEGMENTS, min_size=500).passed
+
+
+@pytest.mark.parametrize("seed", [-1, "x", 1.5, True])
+def test_segmented_calibration_checks_its_seed_too(seed) -> None:
+    with pytest.raises(MltkUsageError, match="assert_calibrated: seed must be an integer"):
+        calibration_report(Y, PR, segments=SEGMENTS, seed=seed)
+
+
 @pytest.mark.parametrize("n", [1, 2, 29])
 def test_staleness_with_fewer_than_30_examples_in_a_period_is_a_usage_error(n) -> None:
     # before: one or two examples per period passed (decay 0, interval [0, 0])
@@ -515,6 +547,33 @@ def test_two_differently_named_columns_keep_the_biased_one() -> None:
     }
 
 
+@pytest.mark.parametrize("frame", [dict, pd.DataFrame])
+def test_calibration_segment_columns_named_0_and_text_0_are_refused(frame) -> None:
+    other = np.tile(["x", "y"], 1000)
+    with pytest.raises(
+        MltkUsageError, match=r"assert_calibrated: segments has 2 columns named '0' as text"
+    ):
+        calibration_report(Y, PR, segments=frame({0: SEGMENTS, "0": other}))
+
+
+@pytest.mark.parametrize("missing", [None, math.nan, pd.NA])
+def test_calibration_segments_with_a_missing_label_are_refused(missing) -> None:
+    # a missing label is no segment: it would be judged as a segment called "NaN"
+    labels = SEGMENTS.astype(object)
+    labels[7] = missing
+    with pytest.raises(
+        MltkUsageError,
+        match=r"assert_calibrated: segments column 'segments' has 1 missing label",
+    ):
+        calibration_report(Y, PR, segments=labels)
+
+
+@pytest.mark.parametrize("cut", [1, 1999, 2000])
+def test_calibration_segments_of_another_length_are_refused(cut) -> None:
+    with pytest.raises(MltkUsageError, match=r"assert_calibrated: segments .*for 2000 examples"):
+        calibration_report(Y, PR, segments=SEGMENTS[cut:])
+
+
 # --- the clean cases still pass ----------------------------------------------------------------
 
 
@@ -522,6 +581,7 @@ def test_a_well_calibrated_model_with_enough_data_passes() -> None:
     for seed in range(5):
         y, p = calibrated(2000, seed)
         assert assert_calibrated(y, p, seed=seed).passed
+        assert assert_calibrated(y, p, seed=seed, segments=SEGMENTS).passed
 
 
 def test_a_fair_policy_passes_and_a_biased_one_fails() -> None:

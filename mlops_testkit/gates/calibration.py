@@ -13,6 +13,7 @@ from typing import Any
 from mlops_testkit import MltkUsageError, _args
 from mlops_testkit._format import table
 from mlops_testkit.gates import _support as s
+from mlops_testkit.gates import calibration_segments as cs
 from mlops_testkit.gates.result import GateResult, _finish, gate_renderer
 from mlops_testkit.reporting.results import Results, Section
 
@@ -55,6 +56,50 @@ def _confidences(y_true: Any, proba: Any, where: str) -> tuple[Any, Any, str]:
     return p.max(axis=1), (p.argmax(axis=1) == t).astype(float), "top-label"
 
 
+def _ece(conf_: Any, outcome: Any, k: int, n_boot: int, rng: Any) -> tuple[float, Any, list]:
+    """The ECE over ``k`` equal-width bins, its ``n_boot`` bootstrap resamples (None
+    without ``rng``) and the rows of the bins."""
+    import numpy as np
+
+    n = len(conf_)
+    b = np.minimum((conf_ * k).astype(np.int64), k - 1)
+    # cells: (bin, outcome); the bootstrap redraws the cells' counts (multinomial) and
+    # each cell's sum of confidences (normal, from the cell's mean and spread)
+    cell = b * 2 + outcome.astype(np.int64)
+    count = np.bincount(cell, minlength=2 * k).astype(float)
+    total = np.bincount(cell, weights=conf_, minlength=2 * k)
+    square = np.bincount(cell, weights=conf_**2, minlength=2 * k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, total / np.maximum(count, 1), 0.0)
+        var = np.where(count > 1, np.maximum(square / np.maximum(count, 1) - mean**2, 0.0), 0.0)
+    per_bin = count.reshape(k, 2).sum(axis=1)
+    hits = count.reshape(k, 2)[:, 1]
+    sums = total.reshape(k, 2).sum(axis=1)
+    ece = float(np.abs(hits - sums).sum() / n)
+    boot = None
+    if rng is not None:
+        boot = np.empty(n_boot)
+        for start in range(0, n_boot, 1024):
+            stop = min(n_boot, start + 1024)
+            c = rng.multinomial(n, count / n, size=stop - start).astype(float)
+            sm = c * mean + np.sqrt(c * var) * rng.standard_normal(c.shape)
+            h = c.reshape(-1, k, 2)[:, :, 1]
+            boot[start:stop] = np.abs(h - sm.reshape(-1, k, 2).sum(axis=2)).sum(axis=1) / n
+    rows = []
+    for i in range(k):
+        m = int(per_bin[i])
+        rows.append(
+            {
+                "bin": f"[{i / k:.2f}, {(i + 1) / k:.2f}{']' if i == k - 1 else ')'}",
+                "n": m,
+                "confidence": float(sums[i] / m) if m else math.nan,
+                "observed": float(hits[i] / m) if m else math.nan,
+                "gap": float((hits[i] - sums[i]) / m) if m else math.nan,
+            }
+        )
+    return ece, boot, rows
+
+
 def calibration_report(
     y_true: Sequence[Any],
     proba: Any,
@@ -64,14 +109,16 @@ def calibration_report(
     confidence: float = 0.95,
     n_boot: int = 2000,
     seed: int = 0,
+    segments: Any = None,
+    min_size: int | None = None,
     name: str | None = None,
 ) -> GateResult:
     """The verdict of :func:`assert_calibrated`, returned instead of asserted.
 
     Example::
 
-        result = calibration_report(y, proba, max_ece=0.05)
-        print(result.value, result.details["ece_ci"])
+        result = calibration_report(y, proba, max_ece=0.05, segments=holdout["region"])
+        print(result.value, result.details["ece_ci"], result.details.get("segments"))
     """
     import numpy as np
 
@@ -92,46 +139,43 @@ def calibration_report(
     seed = _args.seed(seed, where)
     n = len(conf_)
     s.enough(n, "proba", where, "calibrate on more held-out data")
-    b = np.minimum((conf_ * k).astype(np.int64), k - 1)
-    # cells: (bin, outcome); the bootstrap redraws the cells' counts (multinomial) and
-    # each cell's sum of confidences (normal, from the cell's mean and spread)
-    cell = b * 2 + outcome.astype(np.int64)
-    count = np.bincount(cell, minlength=2 * k).astype(float)
-    total = np.bincount(cell, weights=conf_, minlength=2 * k)
-    square = np.bincount(cell, weights=conf_**2, minlength=2 * k)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(count > 0, total / np.maximum(count, 1), 0.0)
-        var = np.where(count > 1, np.maximum(square / np.maximum(count, 1) - mean**2, 0.0), 0.0)
-    per_bin = count.reshape(k, 2).sum(axis=1)
-    hits = count.reshape(k, 2)[:, 1]
-    sums = total.reshape(k, 2).sum(axis=1)
-    ece = float(np.abs(hits - sums).sum() / n)
-    rng = np.random.default_rng(seed)
-    boot = np.empty(n_boot)
-    for start in range(0, n_boot, 1024):
-        stop = min(n_boot, start + 1024)
-        c = rng.multinomial(n, count / n, size=stop - start).astype(float)
-        sm = c * mean + np.sqrt(c * var) * rng.standard_normal(c.shape)
-        h = c.reshape(-1, k, 2)[:, :, 1]
-        boot[start:stop] = np.abs(h - sm.reshape(-1, k, 2).sum(axis=2)).sum(axis=1) / n
-    lo, hi = s.bounds(ece, boot, conf)
-    # bias-corrected bounds may both fall below the (upward-biased) estimate; the upper
-    # bound is shown no lower than the estimate, the lower one decides
-    lo, hi = max(lo, 0.0), max(hi, ece)
-    rows = []
-    for i in range(k):
-        m = int(per_bin[i])
-        rows.append(
-            {
-                "bin": f"[{i / k:.2f}, {(i + 1) / k:.2f}{']' if i == k - 1 else ')'}",
-                "n": m,
-                "confidence": float(sums[i] / m) if m else math.nan,
-                "observed": float(hits[i] / m) if m else math.nan,
-                "gap": float((hits[i] - sums[i]) / m) if m else math.nan,
-            }
+    if segments is None and min_size is not None:
+        raise MltkUsageError(
+            f"{where}: min_size={min_size!r} applies to segments, and no segments= was "
+            "given: pass segments (a label per example, or a DataFrame of columns)"
         )
-    problem = s.undefined(boot, "the ECE")
-    passed = problem is None and lo <= bar
+    seg = None
+    if segments is not None:
+        codes, labels, columns = cs.segment_codes(segments, n, where)
+        least = cs.min_size_of(min_size, where)
+        sizes = np.bincount(codes, minlength=len(labels))
+        n_boot = cs.draws(n_boot, 1 + int((sizes >= least).sum()), conf)
+    ece, boot, rows = _ece(conf_, outcome, k, n_boot, np.random.default_rng(seed))
+    if segments is None:
+        lo, hi = s.bounds(ece, boot, conf)
+        # bias-corrected bounds may both fall below the (upward-biased) estimate; the
+        # upper bound is shown no lower than the estimate, the lower one decides
+        lo, hi = max(lo, 0.0), max(hi, ece)
+        problem = s.undefined(boot, "the ECE")
+        passed = problem is None and lo <= bar
+    else:
+        overall = {"ece": ece, "boot": boot}
+        seg = cs.judge(
+            conf_,
+            outcome,
+            codes,
+            labels,
+            overall,
+            ece_fn=lambda c, o, rng: _ece(c, o, k, n_boot, rng),
+            bar=bar,
+            confidence=conf,
+            n_boot=n_boot,
+            seed=seed,
+            min_size=least,
+        )
+        lo, hi = overall["ece_ci"]
+        problem = seg.pop("problem")
+        passed = problem is None and not overall["failed"] and not seg["failing"]
     details = {
         "ece": ece,
         "ece_ci": [lo, hi],
@@ -143,14 +187,26 @@ def calibration_report(
         "n_boot": n_boot,
         "seed": seed,
     }
+    threshold = f"ECE <= {bar:g} (not significantly above, {conf:.0%} one-sided)"
+    if seg is not None:
+        details.update(
+            seg,
+            min_size=least,
+            segment_columns=columns,
+            overall_failed=overall["failed"],
+            ece_level=overall["level"],
+        )
+        threshold = (
+            f"ECE <= {bar:g} overall and in each segment of >= {least} examples (not "
+            f"significantly above, {conf:.0%} one-sided, Holm over {seg['tests']} tests)"
+        )
     if problem:
         details["problem"] = problem
     return GateResult(
         name or f"calibration ({mode})",
         "calibration",
         ece,
-        f"ECE <= {bar:g} (not significantly above, {conf:.0%} one-sided)"
-        + (f" ({problem})" if problem else ""),
+        threshold + (f" ({problem})" if problem else ""),
         passed,
         details,
         rows=rows,
@@ -161,10 +217,23 @@ def _body(result: GateResult) -> str:
     d = result.details
     shown = [r for r in d["bins"] if r["n"]]
     worst = sorted(shown, key=lambda r: -abs(r["gap"]))
-    return (
+    overall = (
         f"{d['mode']} ECE {d['ece']:.4g} {s.interval(*d['ece_ci'])} over {d['n']} examples "
-        f"({d['confidence']:.0%} bounds), {len(d['bins'])} equal-width bins; worst bins:\n\n"
-        + table(worst, ["bin", "n", "confidence", "observed", "gap"], max_rows=5)
+        f"({cs.percent(d.get('ece_level', d['confidence']))} bounds), {len(d['bins'])} "
+        "equal-width bins"
+    )
+    if "segments" not in d:
+        return (
+            overall
+            + "; worst bins:\n\n"
+            + table(worst, ["bin", "n", "confidence", "observed", "gap"], max_rows=5)
+        )
+    verdict = "above the bar" if d["overall_failed"] else "within the bar"
+    return (
+        f"overall: {overall}, {verdict}\n"
+        + (f"{d['problem']}\n" if d.get("problem") else "")
+        + "\n"
+        + cs.body(d)
     )
 
 
@@ -177,9 +246,11 @@ def assert_calibrated(
     confidence: float = 0.95,
     n_boot: int = 2000,
     seed: int = 0,
+    segments: Any = None,
+    min_size: int | None = None,
     name: str | None = None,
 ) -> GateResult:
-    """Assert that predicted probabilities mean what they say.
+    """Assert that predicted probabilities mean what they say, overall and per segment.
 
     ``proba`` is P(y=1) per example (binary, against 0/1 ``y_true``) or one row of class
     probabilities per example (multiclass: top-label calibration, the top probability
@@ -191,11 +262,22 @@ def assert_calibrated(
     could never fail) are usage errors. The report shows a reliability diagram. No ML
     Test Score item asks for calibration.
 
+    ``segments`` (a label per example, or a DataFrame whose columns' value combinations
+    are the segments) judges each segment of at least ``min_size`` examples (default
+    100, at least 30) the same way, Holm-corrected over the segments and the overall
+    ECE, so a model calibrated overall but off in one region fails, naming it. Smaller
+    segments are reported as not judged; when no segment is judged the gate fails (no
+    evidence). Missing segment labels are a usage error. The diagram draws the failing
+    segments beside the overall curve.
+
     Example::
 
         @pytest.mark.gate
         def test_probabilities_are_calibrated(holdout, proba):
             assert_calibrated(holdout["defaulted"], proba, max_ece=0.05)
+
+        def test_calibrated_in_every_region(holdout, proba):
+            assert_calibrated(holdout["defaulted"], proba, segments=holdout["region"])
     """
     __tracebackhide__ = True
     result = calibration_report(
@@ -206,47 +288,58 @@ def assert_calibrated(
         confidence=confidence,
         n_boot=n_boot,
         seed=seed,
+        segments=segments,
+        min_size=min_size,
         name=name,
     )
+    segmented = "segments" in result.details
     return _finish(
         result,
         _body(result),
-        "The probabilities are off: recalibrate on held-out data (temperature or Platt "
-        "scaling, isotonic regression) before anyone thresholds or averages them.",
+        "The probabilities are off"
+        + (" where the table says FAIL" if segmented else "")
+        + ": recalibrate on held-out data (temperature or Platt scaling, isotonic "
+        "regression"
+        + (", per segment or with the segment as a feature" if segmented else "")
+        + ") before anyone thresholds or averages them.",
     )
 
 
 def _sections(results: Results) -> list[Section]:
+    from mlops_testkit.reporting import plots
+
     out = []
-    plt = s.pyplot()
     for r in results:
         d = r.get("details") or {}
         bins = [b for b in d.get("bins") or [] if b.get("n")]
         if not bins:
             continue
+        failing = cs.curves(d)
         text = "\n".join(
             f"{b['bin']:>13} n={b['n']:<7} conf {s.bar(b['confidence'] or 0, 1.0, 16)} "
             f"{s.fmt(b['confidence'], 3)}  observed {s.bar(b['observed'] or 0, 1.0, 16)} "
             f"{s.fmt(b['observed'], 3)}"
             for b in bins
         )
-        image = None
-        if plt is not None:
-            fig, ax = plt.subplots(figsize=(4.2, 4))
-            ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect")
-            ax.plot(
-                [b["confidence"] for b in bins],
-                [b["observed"] for b in bins],
-                marker="o",
-                label="model",
+        for label, seg_bins in failing:
+            text += f"\n\nsegment {label} (FAIL):\n" + "\n".join(
+                f"{b['bin']:>13} n={b['n']:<7} conf {s.fmt(b['confidence'], 3):<6} observed "
+                f"{s.fmt(b['observed'], 3)}"
+                for b in seg_bins
             )
-            ax.set_xlabel("mean predicted probability")
-            ax.set_ylabel("observed frequency")
-            ax.set_xlim(0, 1)
-            ax.set_ylim(0, 1)
-            ax.legend(loc="upper left")
-            ax.set_title(f"reliability: {r.get('name')}")
-            image = s.png(plt, fig)
+        image = plots.reliability(
+            [("overall", bins), *failing], title=f"reliability: {r.get('name')}"
+        )
+        note = (
+            f"{'pass' if r.get('passed') else 'FAIL'}: ECE {s.fmt(d.get('ece'))} "
+            f"{s.interval(*(d.get('ece_ci') or [None, None]))}; required "
+            f"{r.get('threshold')}"
+        )
+        if "segments" in d:
+            note += (
+                f"; {d.get('failing')} of {d.get('judged')} judged segment(s) failing, "
+                f"{d.get('not_judged')} not judged"
+            )
         out.append(
             Section(
                 f"Calibration: {r.get('name')}",
@@ -263,13 +356,31 @@ def _sections(results: Results) -> list[Section]:
                     for b in bins
                 ],
                 image=image,
-                note=(
-                    f"{'pass' if r.get('passed') else 'FAIL'}: ECE {s.fmt(d.get('ece'))} "
-                    f"{s.interval(*(d.get('ece_ci') or [None, None]))}; required "
-                    f"{r.get('threshold')}"
-                ),
+                note=note,
             )
         )
+        if "segments" in d:
+            out.append(
+                Section(
+                    f"Calibration per segment: {r.get('name')}",
+                    header=("segment", "n", "ECE", "interval", "verdict"),
+                    table=[
+                        [
+                            g["segment"],
+                            g["n"],
+                            s.fmt(g["ece"]),
+                            s.interval(*g["ece_ci"]) if g.get("ece_ci") else "-",
+                            g["verdict"],
+                        ]
+                        for g in (d.get("segments") or [])[:50]
+                    ],
+                    note=(
+                        f"Holm over {d.get('tests')} tests (the overall ECE and each segment "
+                        f"of >= {d.get('min_size')} examples); the diagram above draws the "
+                        "failing segments"
+                    ),
+                )
+            )
     return out
 
 

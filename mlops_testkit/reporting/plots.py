@@ -125,3 +125,34 @@ def line(values: Sequence[float | None], *, xlabel: str, ylabel: str) -> tuple[s
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     return _png(plt, fig), text
+
+
+def reliability(
+    curves: Sequence[tuple[str, Sequence[dict[str, Any]]]], *, title: str
+) -> str | None:
+    """A reliability diagram (PNG, or None without matplotlib): the diagonal, then one
+    curve per ``(label, bins)``, each bin a mapping with ``confidence`` and ``observed``.
+    The first curve is the overall one; the others (failing segments) are drawn dashed
+    in warm colours so they stand out."""
+    plt = _matplotlib()
+    if plt is None:
+        return None
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect")
+    warm = ("tab:red", "tab:orange", "tab:purple", "tab:brown", "tab:pink")
+    for i, (label, bins) in enumerate(curves):
+        ax.plot(
+            [b["confidence"] for b in bins],
+            [b["observed"] for b in bins],
+            marker="o" if i == 0 else "s",
+            linestyle="-" if i == 0 else "--",
+            color="tab:blue" if i == 0 else warm[(i - 1) % len(warm)],
+            label="model" if i == 0 and len(curves) == 1 else str(label)[:40],
+        )
+    ax.set_xlabel("mean predicted probability")
+    ax.set_ylabel("observed frequency")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(loc="upper left", fontsize="small" if len(curves) > 2 else None)
+    ax.set_title(title)
+    return _png(plt, fig)

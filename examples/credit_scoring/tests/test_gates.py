@@ -19,6 +19,7 @@ from credit_scoring.data import generate_applicants
 from credit_scoring.serving import serving_rows
 from credit_scoring.train import roc_auc
 from mlops_testkit import (
+    assert_calibrated,
     assert_latency,
     assert_metric,
     assert_model_size,
@@ -54,6 +55,16 @@ def test_every_region_is_served_well(holdout, candidate_proba):
         min=0.65,
         max_gap=0.08,
         name="auc per region",
+    )
+
+
+def test_calibrated_in_every_region(holdout, candidate_proba):
+    # risk is priced per applicant: a model calibrated overall can still be 12 points
+    # off in one region (its rows are mixed with everyone else's in the overall bins).
+    # Each region (800-1,200 holdout applicants) gets its own ECE and bootstrap bound,
+    # Holm-corrected with the overall ECE; a failure names the region.
+    assert_calibrated(
+        holdout["defaulted"], candidate_proba, max_ece=0.05, segments=holdout["region"]
     )
 
 
