@@ -23,6 +23,8 @@ def _clean_mltk_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("MLTK_"):
             monkeypatch.delenv(name)
+    # init never asks a package index from the suite: the git pin, whatever the network
+    monkeypatch.setenv("MLTK_INDEX_URL", "none")
 
 
 @pytest.fixture
