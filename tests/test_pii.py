@@ -27,6 +27,8 @@ VALID = {
     "us_ssn": "123-45-6789",
     "uk_nino": "AB 12 34 56 C",
     "ca_sin": "130 692 544",
+    "email_spelled": "jane dot doe at example dot com",
+    "phone_national": "07700 900 123",
 }
 INVALID = {  # look alike, fail the format's own check
     "payment_card": "4111 1111 1111 1112",  # Luhn
@@ -35,6 +37,8 @@ INVALID = {  # look alike, fail the format's own check
     "us_ssn": "666-45-6789",  # area 666 is never issued
     "uk_nino": "GB 12 34 56 C",  # GB is not a valid prefix
     "ca_sin": "130 692 545",  # Luhn
+    "email_spelled": "looked at the dot com boom",  # prose
+    "phone_national": "01 02 2024 10 30",  # a date and a time
 }
 
 
@@ -164,8 +168,8 @@ def test_mask() -> None:
 @given(st.lists(st.one_of(st.text(max_size=40), st.none()), min_size=1, max_size=6))
 def test_hostile_text_gives_a_result(values) -> None:
     """The verdict is judged: a column of only missing values was not scanned and must
-    not pass; text without a digit, "@" or ":" cannot hold any default pattern and must
-    pass; the same text with an e-mail address planted in it must fail naming it."""
+    not pass; text without a digit, "@", ":" or "at" cannot hold any default pattern and
+    must pass; the same text with an e-mail address planted in it must fail naming it."""
     frame = pd.DataFrame({"t": pd.Series(values, dtype=object)})
     nothing = all(v is None for v in values)
     outcome, report = classify(pii_report, frame, degenerate=nothing)
@@ -173,7 +177,10 @@ def test_hostile_text_gives_a_result(values) -> None:
     json.dumps(report.to_dict())
     if nothing:
         return
-    if not any(ch in "0123456789@:" for v in values if v is not None for ch in v):
+    texts = [v for v in values if v is not None]
+    if not any(ch in "0123456789@:" for v in texts for ch in v) and not any(
+        "at" in v.lower() for v in texts
+    ):
         assert report.passed, report.rows
     planted = [f"{v} jane.doe@example.com " if v is not None else v for v in values]
     found = pii_report(pd.DataFrame({"t": pd.Series(planted, dtype=object)}))

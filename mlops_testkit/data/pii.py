@@ -5,22 +5,33 @@ personal data. No network, no model download: regular expressions, and a checksu
 where the format has one, so random digits are not reported as card numbers.
 
 The patterns (:data:`DEFAULT_PATTERNS`, each a :class:`PiiPattern`)
-    ============  ===================================================================
-    email         e-mail addresses
-    phone         international numbers (``+``, then 8-15 digits) and North American
-                  ``(555) 123-4567`` / ``555-123-4567``; national formats without a
-                  country code (``030 1234 5678``) look like any other number: add a
-                  pattern of your own for them
-    payment_card  13-19 digits (spaces or dashes allowed) with a known issuer prefix
-                  (Visa, Mastercard, Amex, Discover, JCB, Diners) and a valid Luhn digit
-    iban          country code, check digits and account, with a valid ISO 7064
-                  mod-97 checksum and the country's length where it is known
-    ipv4, ipv6    IP addresses (IPv6 checked by :mod:`ipaddress`; ``::`` and ``::1``
-                  are not counted)
-    us_ssn        US social security numbers ``123-45-6789`` (valid area, group, serial)
-    uk_nino       UK national insurance numbers ``AB 12 34 56 C`` (valid prefixes)
-    ca_sin        Canadian social insurance numbers ``130 692 544`` (Luhn)
-    ============  ===================================================================
+    ==============  =================================================================
+    email           e-mail addresses
+    email_spelled   e-mail addresses written to get past filters: ``at`` in brackets
+                    (``[at]``, ``(at)``, ``{at}``, ``<at>``) or as a word, ``dot`` likewise
+                    (``john dot doe at example dot com``, ``john.doe [at] example [dot]
+                    com``, ``john.doe at example.com``); rejected: what prose writes
+                    (``looked at the dot com boom``, ``visit us at www.example.com``, a
+                    price, version or file name before ``at``)
+    phone           international numbers (``+``, then 8-15 digits) and North American
+                    ``(555) 123-4567`` / ``555-123-4567``
+    phone_national  national numbers without a country code, in the groups their country
+                    writes them in, separated by spaces, dots or dashes: UK ``07700 900
+                    123``, ``020 7946 0018``, ``0161 496 0000``; France ``06 12 34 56
+                    78``; Germany ``030 1234 5678``, ``0151 23456789``; Netherlands,
+                    Australia, Italy, Japan; dates, times, amounts and references with
+                    other groups are not counted; other national formats (Spain, India,
+                    numbers written without separators) need a pattern of your own
+    payment_card    13-19 digits (spaces or dashes allowed) with a known issuer prefix
+                    (Visa, Mastercard, Amex, Discover, JCB, Diners) and a valid Luhn digit
+    iban            country code, check digits and account, with a valid ISO 7064
+                    mod-97 checksum and the country's length where it is known
+    ipv4, ipv6      IP addresses (IPv6 checked by :mod:`ipaddress`; ``::`` and ``::1``
+                    are not counted)
+    us_ssn          US social security numbers ``123-45-6789`` (valid area, group, serial)
+    uk_nino         UK national insurance numbers ``AB 12 34 56 C`` (valid prefixes)
+    ca_sin          Canadian social insurance numbers ``130 692 544`` (Luhn)
+    ==============  =================================================================
 
 The national-ID patterns are :data:`NATIONAL_IDS`; add your own with ``patterns=``::
 

@@ -34,10 +34,10 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def mask(text: str) -> str:
     """A match fit to print: e-mails as ``j***@e***.com``, other values keep their first
     character and last two; the letters and digits between become ``*``."""
-    text = label(text)
-    if "@" in text:
-        local, _, domain = text.partition("@")
-        head, _, tld = domain.rpartition(".")
+    text = label(text).strip()  # a pattern may take the space before a match
+    local, at, domain = text.partition("@")
+    head, dot, tld = domain.rpartition(".")
+    if at and dot and tld.isalnum():  # an e-mail written out; spelled ones are masked below
         return f"{local[:1]}***@{head[:1]}***.{tld[:12]}"
     if len(text) <= 4:
         return "*" * len(text)
