@@ -35,7 +35,15 @@ $(STAMP): pyproject.toml | $(PY)
 # Node 20) runs the GitLab templates; it needs rsync.
 GCL_PIN ?= gitlab-ci-local@4.73.0
 TOOLS_STAMP := .tools/.mltk-$(GCL_PIN)
-install-tools: $(TOOLS_STAMP)
+# DVC for the data-change tests (tests/test_data_changes.py), in its own virtualenv:
+# the real `dvc` command builds the consumer repository; the kit never imports it.
+DVC_VENV := .tools/dvc
+DVC_STAMP := $(DVC_VENV)/.mltk-installed
+install-tools: $(TOOLS_STAMP) $(DVC_STAMP)
+$(DVC_STAMP):
+	$(PYTHON) -m venv $(DVC_VENV)
+	$(DVC_VENV)/bin/python -m pip install -q dvc
+	touch $(DVC_STAMP)
 $(TOOLS_STAMP):
 	npm install --silent --no-audit --no-fund --prefix .tools $(GCL_PIN)
 	@command -v rsync >/dev/null || { \
@@ -68,6 +76,9 @@ demo: install
 	$(CS) ../../$(BIN)/mlops-testkit promote --model credit-scoring --gate-report gate-report.json \
 		--version "$$(../../$(BIN)/python -c 'import json; print(json.load(open("gate-report.json"))["model"]["version"])')"
 	$(CS) ../../$(BIN)/mlops-testkit aliases --model credit-scoring
+	@echo
+	@echo "== examples/credit_scoring: the ML mutation score (would the suite notice a frozen layer, a flipped loss...?) =="
+	$(CS) ../../$(BIN)/python -m pytest -m "not gate" --mltk-mutate --mltk-mutate-report mutation-report.md $(PYTEST_ARGS)
 	@echo
 	@echo "== examples/sentiment: behavioral tests (MFT, INV, DIR) of a text classifier =="
 	cd examples/sentiment && ../../$(BIN)/python -m pytest --mltk-score --mltk-report mltk-report.md --mltk-json mltk-results.json $(PYTEST_ARGS)

@@ -12,6 +12,8 @@
     mlops-testkit check-data --schema MODULE:NAME FILE...
     mlops-testkit affected-tests [--since REF] [-- PYTEST_ARGS]
     mlops-testkit deps-diff --model NAME [--candidate V] [--against champion|env] [--check]
+    mlops-testkit mutate [--min-score S] [--report PATH] [--list] [-- PYTEST_ARGS]
+    mlops-testkit ci-local [--platform gitlab|github] [--event push|merge_request|...]
 
 Exit status: 0 done (or nothing to do), 1 refused (the reason is printed), 2 bad usage.
 """
@@ -122,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     changed = sub.add_parser(
         "changed",
-        help="Print true if files matching the model paths changed since REF, else false",
+        help="Print true if model code or a dataset changed since REF, else false",
         description="The change decision of --mltk-changed-since, for a CI job that decides "
         "whether the model tests run: prints 'true' or 'false' on stdout and the reason on "
         "stderr. The globs come from --paths, else MLTK_MODEL_PATHS, else mltk_model_paths "
@@ -137,6 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="GLOBS",
         help="Comma/space separated globs of model code (default: MLTK_MODEL_PATHS, else "
         "mltk_model_paths of the pytest configuration)",
+    )
+    changed.add_argument(
+        "--data-paths",
+        default=None,
+        metavar="GLOBS",
+        help="Comma/space separated globs of datasets, plain or tracked by DVC: a changed one "
+        "prints true too, and stderr names it and the .dvc / dvc.lock entry that changed it "
+        "(default: MLTK_DATA_PATHS, else mltk_data_paths of the pytest configuration, else "
+        "none)",
     )
     changed.set_defaults(func=_cmd_changed)
 
@@ -204,6 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _init_parser(sub)
     _deps_diff_parser(sub)
+    from mlops_testkit.mutation.command import add_parser as _mutate_parser
+
+    _mutate_parser(sub)
+    from mlops_testkit.ci.local_command import add_parser as _ci_local_parser
+
+    _ci_local_parser(sub)
     return parser
 
 
@@ -295,7 +312,15 @@ def _init_parser(sub: Any) -> None:
         "--install",
         default=None,
         metavar="CMD",
-        help="Install command for the CI jobs (default: the templates' own)",
+        help="Install command for the CI jobs (default: the release equal to this kit's "
+        "version when --index has it, else --source at --ref from git; lint adds pre-commit)",
+    )
+    init.add_argument(
+        "--index",
+        default=None,
+        metavar="URL|DIR|none",
+        help="Package index (or folder of wheels) asked for a release of this version "
+        "(default: $MLTK_INDEX_URL, else https://pypi.org/simple; none: install from git)",
     )
     init.add_argument("--dry-run", action="store_true", help="Show the changes, write nothing")
     init.set_defaults(func=_cmd_init)
@@ -306,6 +331,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
     from mlops_testkit.ci import init as wiring
     from mlops_testkit.ci.config import ConfigError
+    from mlops_testkit.ci.init_install import index_from
     from mlops_testkit.settings import parse_globs
 
     if args.ci is not None and args.ci not in wiring.CI_CHOICES:
@@ -326,6 +352,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
             source=args.source,
             ref=args.ref,
             install=args.install,
+            index=index_from(args.index) if args.ci and args.install is None else None,
         )
         changes = wiring.run(opts, dry_run=args.dry_run)
     except (wiring.InitError, ConfigError) as exc:
@@ -345,33 +372,9 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_changed(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from mlops_testkit.ci.hooks import changed
 
-    from mlops_testkit.ci.changes import ChangeError, decide
-    from mlops_testkit.ci.config import ConfigError, model_paths
-    from mlops_testkit.settings import parse_globs
-
-    rootdir = Path.cwd()
-    try:
-        if args.paths is not None:
-            globs = parse_globs(args.paths)
-        else:
-            globs, rootdir, where = model_paths(rootdir)
-            print(f"mlops-testkit changed: model paths from {where}", file=sys.stderr)
-    except ConfigError as exc:
-        print(f"mlops-testkit changed: {exc}", file=sys.stderr)
-        return 1
-    if not globs:
-        print("mlops-testkit changed: --paths names no glob", file=sys.stderr)
-        return 1
-    try:
-        decision = decide(args.since, globs, rootdir)
-    except ChangeError as exc:
-        print(f"mlops-testkit changed: {exc}", file=sys.stderr)
-        return 1
-    print("true" if decision.run_model_tests else "false")
-    print(f"mlops-testkit changed: {decision.reason}", file=sys.stderr)
-    return 0
+    return changed(args.since, args.paths, args.data_paths)
 
 
 def _hooks() -> Any:

@@ -37,3 +37,17 @@ def pytest_mltk_report_sections(config: pytest.Config, results: list[dict[str, A
     """Return :class:`~mlops_testkit.reporting.results.Section` objects to add to the
     ``--mltk-report`` document (before the ML Test Score)."""
     return []
+
+
+def pytest_mltk_mutation_operators() -> list[Any]:
+    """Return mutation operator classes (subclasses of
+    :class:`mlops_testkit.mutation.Operator`) to add to ``--mltk-mutate``; a name equal
+    to a built-in operator's replaces it. Called in the driver and in each mutant run.
+
+    Example, in a ``conftest.py``::
+
+        def pytest_mltk_mutation_operators():
+            from mypkg.mutants import NoWarmup
+            return [NoWarmup]
+    """
+    return []

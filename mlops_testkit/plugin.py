@@ -36,10 +36,13 @@ from mlops_testkit.settings import RANDOM_SEED, add_options
 __all__ = ["candidate", "champion", "device", "seed"]
 
 MARKERS = (
-    "data: a data test (schemas, drift, leakage, property tests). Example: @pytest.mark.data",
+    "data: a data test (schemas, drift, leakage, property tests); paths=[globs] ties it "
+    "to datasets: --mltk-changed-since then runs it only when one of them changed. "
+    "Example: @pytest.mark.data(paths=['data/train.csv'])",
     "model(deterministic=None): a model or training test; deselected by "
-    "--mltk-changed-since when no model code changed; deterministic=True turns on torch "
-    "deterministic algorithms for it. Example: @pytest.mark.model(deterministic=True)",
+    "--mltk-changed-since when no model code changed, unless data=[globs] ties it to a "
+    "dataset that changed (mltk_data_paths); deterministic=True turns on torch "
+    "deterministic algorithms for it. Example: @pytest.mark.model(data=['data/train.csv'])",
     "behavioral: a behavioral test of a model (invariance, directional, minimum "
     "functionality). Example: @pytest.mark.behavioral",
     "gate(allow_skip=None): a quality gate deciding whether a model may be promoted; the "
@@ -62,7 +65,26 @@ COLLECTOR_NAME = "mlops_testkit-session"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    from mlops_testkit.mutation.options import add_options as add_mutation_options
+
     add_options(parser)
+    add_mutation_options(parser)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """``--mltk-mutate``: run the suite against each mutant instead of once."""
+    import os
+
+    from mlops_testkit.mutation.runtime import ENV_OUT
+
+    if not config.getoption("mltk_mutate", False) or os.environ.get(ENV_OUT):
+        return None
+    if config.option.help or config.option.version:
+        return None
+    from mlops_testkit.mutation.driver import run
+
+    return run(config)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -78,6 +100,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[session.STASH] = state
     config.pluginmanager.register(_Collector(state), COLLECTOR_NAME)
     ACTIVE.orphans = state.gate_evidence.orphans  # results recorded while no test runs
+    import os
+
+    from mlops_testkit.mutation.runtime import ENV_OUT, start
+
+    if os.environ.get(ENV_OUT):  # a clean or mutant run started by --mltk-mutate
+        start(config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -228,15 +256,28 @@ def _select(config: pytest.Config, items: list[pytest.Item]) -> None:
             except ValueError as exc:
                 raise pytest.UsageError(f"mlops-testkit: {exc}") from None
     state = session.get(config)
-    if state.changes is None or state.changes.run_model_tests:
+    if state.changes is None:
         return
-    keep, drop = [], []
-    for item in items:
-        (drop if item.get_closest_marker("model") else keep).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
+    from mlops_testkit.ci.data_changes import select
+
+    try:
+        keep, drop, drop_data = select(state.changes, items)
+    except ValueError as exc:
+        raise pytest.UsageError(f"mlops-testkit: {exc}") from None
+    if drop or drop_data:
+        config.hook.pytest_deselected(items=drop + drop_data)
         items[:] = keep
     state.deselected = len(drop)
+    if drop_data:
+        shown = ", ".join(item.nodeid for item in drop_data[:3])
+        more = f" (+{len(drop_data) - 3} more)" if len(drop_data) > 3 else ""
+        state.finish_notes.append(
+            f"deselected {len(drop_data)} data test(s) whose datasets did not change: "
+            f"{shown}{more}"
+        )
+    for line in state.changes.explain()[1:]:
+        if line not in state.finish_notes:
+            state.finish_notes.append(line.strip())
 
 
 # --- running -------------------------------------------------------------------------

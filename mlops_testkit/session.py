@@ -111,7 +111,9 @@ class MltkSession:
                 "MLTK_MODEL_PATHS"
             )
         try:
-            decision = decide(ref, globs, Path(self.config.rootpath))
+            decision = decide(
+                ref, globs, Path(self.config.rootpath), data_globs=self.value("data_paths")
+            )
         except ChangeError as exc:
             raise pytest.UsageError(f"mlops-testkit: {where}: {exc}") from None
         if decision.unmatched_globs:
@@ -120,6 +122,16 @@ class MltkSession:
                     f"mltk_model_paths: {', '.join(repr(g) for g in decision.unmatched_globs)} "
                     f"match(es) no file under {self.config.rootpath}; a change there can never "
                     "select the model tests"
+                ),
+                stacklevel=2,
+            )
+        if decision.data_unmatched_globs:
+            self.config.issue_config_time_warning(
+                MltkConfigWarning(
+                    "mltk_data_paths: "
+                    f"{', '.join(repr(g) for g in decision.data_unmatched_globs)} match(es) "
+                    f"no file or DVC output under {self.config.rootpath}; a change there can "
+                    "never select the tests tied to data"
                 ),
                 stacklevel=2,
             )

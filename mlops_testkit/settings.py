@@ -177,6 +177,14 @@ SETTINGS: tuple[Setting, ...] = (
         ini_type="linelist",
     ),
     Setting(
+        "data_paths",
+        parse_globs,
+        (),
+        "Globs of datasets (files, DVC-tracked paths) for --mltk-changed-since (default: none)",
+        metavar="GLOBS",
+        ini_type="linelist",
+    ),
+    Setting(
         "gate_report",
         parse_path,
         None,

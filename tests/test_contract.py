@@ -566,7 +566,60 @@ def cli_init(draw: Any) -> CliCall:
     return CliCall(argv, expect, f"{kind}, --ci {ci!r}, --model-paths {paths!r}", kind)
 
 
+@st.composite
+def cli_mutate(draw: Any) -> CliCall:
+    """Every drawn call is refused before any test runs (a bad value), or lists the
+    operators: a real mutation run is the business of tests/test_mutation.py."""
+    if draw(st.integers(0, 5)) == 0:
+        return CliCall(
+            ["mutate", "--list"],
+            "any",
+            "list the operators",
+            check=lambda code, out, err: code == 0 and "frozen_layer" in out,
+        )
+    flag, value = draw(
+        st.sampled_from(
+            [
+                ("--min-score", "nan"),
+                ("--min-score", "2"),
+                ("--min-score", "-1"),
+                ("--min-score", "x"),
+                ("--runs", "0"),
+                ("--runs", "-1"),
+                ("--runs", "1.5"),
+                ("--workers", "0"),
+                ("--workers", "x"),
+                ("--timeout", "0"),
+                ("--timeout", "nan"),
+                ("--timeout", "inf"),
+                ("--operators", "no_such_operator"),
+                ("--operators", ",,"),
+            ]
+        )
+    )
+    return CliCall(["mutate", flag, value], "usage", f"{flag} {value!r}")
+
+
+@st.composite
+def cli_ci_local(draw: Any) -> CliCall:
+    kind = draw(st.sampled_from(["git", "plain"]))
+    platform = draw(st.sampled_from([None, "gitlab", "github", "nope", ""]))
+    event = draw(st.sampled_from([None, "push", "rollback", "release", ""]))
+    workdir = draw(st.sampled_from([None, "x" * 300, "/dev/null", "\t"]))
+    argv = ["ci-local"]
+    for flag, value in (("--platform", platform), ("--event", event), ("--workdir", workdir)):
+        if value is not None:
+            argv += [flag, value]
+    why = f"{kind}, --platform {platform!r}, --event {event!r}"
+    if platform in ("nope", "") or event in ("release", ""):
+        return CliCall(argv, "usage", why, kind)
+    # neither workspace has a pipeline init wrote: refused before any runner or server starts
+    return CliCall(argv, "not-zero", why, kind)
+
+
 CLI: dict[str, st.SearchStrategy[CliCall]] = {
+    "mutate": cli_mutate(),
+    "ci-local": cli_ci_local(),
     "devices": cli_devices(),
     "gate": cli_gate(),
     "promote": cli_registry("promote"),
@@ -594,6 +647,20 @@ CLI_EXPLICIT = {
             "class 9: a glob outside the rootdir",
             "git",
             check=lambda code, out, err: code != 0 or "outside" in err.lower(),
+        ),
+        CliCall(
+            ["changed", "--since", "HEAD", "--paths", "model/**", "--data-paths", "/etc/*"],
+            "any",
+            "class 9: a data glob outside the rootdir",
+            "git",
+            check=lambda code, out, err: code != 0 and "mltk_data_paths" in err,
+        ),
+        CliCall(
+            ["changed", "--since", "HEAD~1", "--paths", "model/**", "--data-paths", "\t,,"],
+            "any",
+            "class 9: data globs that are only separators",
+            "model changed, odd names",
+            check=lambda code, out, err: code == 0 and out.strip() == "true",
         ),
     ],
     "init": [
@@ -647,6 +714,7 @@ SETTING_VALUES: dict[str, list[str]] = {
     "require_devices": ["maybe", "2", *HOSTILE_TEXT],
     "changed_since": ["-rf", "nope", *HOSTILE_TEXT],
     "model_paths": ["../*", "/etc/*", *HOSTILE_TEXT],
+    "data_paths": ["../*", "/etc/*", "data/**", *HOSTILE_TEXT],
     "gate_report": [".", "/dev/null", "nodir/x.json", *HOSTILE_TEXT],
     "model_name": ["models:/x", "a/b", *HOSTILE_TEXT],
     "candidate": ["models:/", "-1", "latest", *HOSTILE_TEXT],

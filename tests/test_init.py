@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,12 @@ from mlops_testkit.cli import main as cli
 ROOT = Path(__file__).resolve().parents[1]
 REMOTE = ["--source", "acme/mlops-testkit", "--ref", "0123abc"]
 GITHUB = ["--ci", "github", "--model-name", "demo", "--train-command", "python train.py"]
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch) -> None:
+    """init asks no package index here (the CI install is the git pin): no network."""
+    monkeypatch.setenv("MLTK_INDEX_URL", "none")
 
 
 @pytest.fixture
@@ -120,12 +127,36 @@ def test_an_unknown_ci(repo, capsys) -> None:
     assert snapshot(repo) == {"pytest.ini": "[pytest]\n"}
 
 
-def test_a_project_without_pytest_configuration(repo, capsys) -> None:
+INI = "\n".join(f"    {line}" for line in wiring.MARKERS.values())
+
+
+def test_a_project_without_pytest_configuration_gets_a_pytest_ini(repo, capsys) -> None:
+    """Only requirements.txt and scripts: init creates pytest.ini (shown by --dry-run)."""
     (repo / "setup.cfg").write_text("[metadata]\nname = x\n")
+    (repo / "requirements.txt").write_text("scikit-learn\n")
+    (repo / "tests").mkdir()
+    (repo / "tests" / "test_x.py").write_text("def test_x():\n    pass\n")
+    before = snapshot(repo)
+    assert cli(["init", "--local", "--model-paths", "train.py", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "--- /dev/null\n+++ b/pytest.ini\n" in out and "+[pytest]\n" in out
+    assert "(dry run) created   pytest.ini (pytest settings (a new pytest.ini" in out
+    assert snapshot(repo) == before
+    assert cli(["init", "--local", "--model-paths", "train.py"]) == 0
+    assert (repo / "pytest.ini").read_text() == (
+        f"[pytest]\nmltk_model_paths = train.py\nmarkers =\n{INI}\n"
+    )  # no code of its own at the top (tests/ is not): no pythonpath
+    assert (repo / "setup.cfg").read_text() == "[metadata]\nname = x\n"
+    found = pytest_config.find(repo)
+    assert found.path.name == "pytest.ini" and found.values["mltk_model_paths"] == "train.py"
+    assert cli(["init", "--local"]) == 0 and "changed 0 file(s)" in capsys.readouterr().out
+
+
+def test_a_pytest_ini_without_its_section_is_refused(repo, capsys) -> None:
+    (repo / "pytest.ini").write_text("# nothing yet\n")
     assert cli(["init", "--local", "--model-paths", "m.py"]) == 1
-    err = capsys.readouterr().err
-    assert "no pytest configuration in" in err and "a pytest.ini holding the line [pytest]" in err
-    assert snapshot(repo) == {"setup.cfg": "[metadata]\nname = x\n"}
+    assert "pytest.ini" in capsys.readouterr().err
+    assert snapshot(repo) == {"pytest.ini": "# nothing yet\n"}
 
 
 def test_gitlab_include_merges_into_an_existing_pipeline(repo, capsys) -> None:
@@ -188,3 +219,95 @@ def test_changed_reads_the_model_paths_from_the_pytest_configuration(repo, capsy
     (repo / "pyproject.toml").write_text("[tool.pytest.ini_options]\n")
     assert cli(["changed", "--since", "HEAD"]) == 1
     assert re.search(r"has no mltk_model_paths: add the globs", capsys.readouterr().err)
+
+
+# --- pythonpath: the project's own code, when it is not installed ---------------------------
+
+TEXTCLF_TEST = "from textclf import tokenize\n\n\ndef test_tokenize():\n    assert tokenize('a b') == ['a', 'b']\n"
+
+
+def _textclf(repo: Path, base: str = ".") -> None:
+    package = repo / base / "textclf"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("def tokenize(text):\n    return text.split()\n")
+    (repo / "tests").mkdir(exist_ok=True)
+    (repo / "tests" / "test_tok.py").write_text(TEXTCLF_TEST)
+
+
+def _pytest(repo: Path) -> subprocess.CompletedProcess[str]:
+    """The newcomer's first pytest: the console script, from the repository root."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHONPATH"))}
+    pytest_bin = Path(sys.executable).parent / "pytest"
+    return subprocess.run(
+        [str(pytest_bin), "-q", "-p", "no:randomly", "-p", "no:cacheprovider"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_pythonpath_is_added_when_the_package_is_not_installed(repo, capsys) -> None:
+    """The newcomer's `No module named 'textclf'`: proven on the file without the line,
+    fixed by the line init adds (pytest.ini: `pythonpath = .`)."""
+    _textclf(repo)
+    assert cli(["init", "--local", "--model-paths", "textclf/**"]) == 0
+    out = capsys.readouterr().out
+    assert "pythonpath .: textclf is not installed" in out
+    ini = (repo / "pytest.ini").read_text()
+    assert ini.endswith("\npythonpath = .\n")
+    assert _pytest(repo).returncode == 0
+    (repo / "pytest.ini").write_text(ini.replace("pythonpath = .\n", ""))
+    failed = _pytest(repo)
+    assert failed.returncode != 0 and "No module named 'textclf'" in failed.stdout
+    (repo / "pytest.ini").write_text(ini)
+    assert cli(["init", "--local"]) == 0 and "changed 0 file(s)" in capsys.readouterr().out
+
+
+def test_pythonpath_in_a_new_pyproject_table_and_for_a_src_layout(repo) -> None:
+    (repo / "pyproject.toml").write_text('[project]\nname = "textclf"\n')
+    _textclf(repo, "src")
+    (repo / "train.py").write_text("print('train')\n")  # a script at the top: "." too
+    (repo / "setup.py").write_text("")  # tool files are not the project's code
+    assert cli(["init", "--local", "--model-paths", "src/textclf/**"]) == 0
+    found = pytest_config.find(repo)
+    assert found.section == "[tool.pytest.ini_options]"
+    assert found.values["pythonpath"] == [".", "src"]
+    assert _pytest(repo).returncode == 0
+
+
+def test_no_pythonpath_when_the_package_is_installed_or_the_key_is_set(
+    repo, tmp_path_factory, monkeypatch, capsys
+) -> None:
+    _textclf(repo)
+    monkeypatch.syspath_prepend(str(repo))  # the repository itself on sys.path is no install
+    args = ["init", "--local", "--model-paths", "textclf/**", "--dry-run"]
+    assert cli(args) == 0 and "+pythonpath = .\n" in capsys.readouterr().out
+    site = tmp_path_factory.mktemp("site")  # an installed copy, outside the repository
+    (site / "textclf").mkdir()
+    (site / "textclf" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(site))
+    assert cli(["init", "--local", "--model-paths", "textclf/**"]) == 0
+    assert "pythonpath" not in (repo / "pytest.ini").read_text()
+    (repo / "pytest.ini").unlink()
+    monkeypatch.undo()
+    (repo / "pytest.ini").write_text("[pytest]\npythonpath = lib\n")
+    assert cli(["init", "--local", "--model-paths", "textclf/**"]) == 0
+    assert pytest_config.find(repo).values["pythonpath"] == "lib"  # the user's, kept
+
+
+def test_own_code_and_installed(tmp_path) -> None:
+    from mlops_testkit.ci.init_pytest import installed, own_code
+
+    for folder in ("pkg", "tests", "docs", "examples", "no_init", ".hidden", "my-dir"):
+        (tmp_path / folder).mkdir()
+        if folder != "no_init":
+            (tmp_path / folder / "__init__.py").write_text("")
+    for name in ("model.py", "setup.py", "conftest.py", "noxfile.py", "test_x.py", "a-b.py"):
+        (tmp_path / name).write_text("")
+    assert own_code(tmp_path) == ["model", "pkg"]  # not tests, docs, tools or non-names
+    assert own_code(tmp_path / "missing") == []
+    assert installed("json", ROOT) and installed("pytest", ROOT)  # stdlib, site-packages
+    assert not installed("textclf_not_anywhere", ROOT)

@@ -331,3 +331,12 @@ def test_tour_runs(venv: Path, user_dir: Path) -> None:
     assert (user_dir / "report.html").is_file()
     gate = [str(venv / "bin" / "mlops-testkit"), "gate", "gates.json"]
     run(gate, cwd=user_dir, env=env)
+
+
+def test_wheel_ships_the_ci_templates(venv: Path, user_dir: Path) -> None:
+    """`mlops-testkit ci-local` serves the templates of the installed kit."""
+    out = py(venv, "from mlops_testkit.ci.local import kit_assets; print(kit_assets())", user_dir)
+    assets = Path(out.strip())
+    assert assets.is_relative_to(venv), out
+    assert (assets / "gitlab_templates" / "test.yml").is_file()
+    assert (assets / ".github" / "workflows" / "mlops-test.yml").is_file()

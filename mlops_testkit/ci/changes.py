@@ -18,6 +18,7 @@ import subprocess
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 
 class ChangeError(ValueError):
@@ -90,7 +91,7 @@ def _git_paths(args: list[str], cwd: Path) -> list[str]:
     return [os.fsdecode(p) for p in out.split(b"\0") if p]
 
 
-def check_globs(globs: tuple[str, ...], rootdir: Path) -> None:
+def check_globs(globs: tuple[str, ...], rootdir: Path, what: str = "mltk_model_paths") -> None:
     """Refuse a glob that can never match: changed paths are matched relative to the
     rootdir, as git lists them, so an absolute path or a ``..`` segment matches nothing."""
     import posixpath
@@ -113,7 +114,7 @@ def check_globs(globs: tuple[str, ...], rootdir: Path) -> None:
             hint = "" if normal == ".." or normal.startswith("../") else normal
         outside = "is an absolute path" if absolute else "has a '..' segment"
         raise ChangeError(
-            f"mltk_model_paths: {glob!r} {outside}; globs match the changed paths relative to "
+            f"{what}: {glob!r} {outside}; globs match the changed paths relative to "
             f"the rootdir {root}, so it can never match "
             + (
                 f"(write {hint!r})"
@@ -133,6 +134,48 @@ class ChangeDecision:
     reason: str
     matched: tuple[str, ...] = ()
     unmatched_globs: tuple[str, ...] = ()
+    # data (mltk_data_paths): the changed dataset paths, one line of why for each, the
+    # DVC pointers that changed without an output change, and those that cannot be read
+    data_globs: tuple[str, ...] = ()
+    data_changed: tuple[str, ...] = ()
+    data_reasons: tuple[str, ...] = ()
+    dvc_notes: tuple[str, ...] = ()
+    data_unreadable: tuple[str, ...] = ()
+    data_unmatched_globs: tuple[str, ...] = ()
+
+    @property
+    def data_blind(self) -> bool:
+        """Data changes cannot be seen: a pointer cannot be read, or no data glob matches
+        anything in the repository. Then every dataset counts as changed."""
+        return bool(self.data_unreadable) or (
+            bool(self.data_globs) and len(self.data_unmatched_globs) == len(self.data_globs)
+        )
+
+    @property
+    def data_changed_any(self) -> bool:
+        return bool(self.data_changed) or self.data_blind
+
+    @property
+    def run_any(self) -> bool:
+        """Whether some model test may run: model code or a dataset changed."""
+        return self.run_model_tests or self.data_changed_any
+
+    def data_matches(self, globs: tuple[str, ...]) -> bool:
+        """Whether a changed dataset matches one of ``globs`` (a folder output also as
+        ``folder/``); every dataset counts as changed when a pointer cannot be read."""
+        if self.data_blind:
+            return True
+        return any(matches(p, globs) or matches(p.rstrip("/"), globs) for p in self.data_changed)
+
+    def explain(self) -> list[str]:
+        """The reason, then one line per changed dataset and per DVC note."""
+        lines = [self.reason]
+        lines += [f"  data changed: {r}" for r in self.data_reasons]
+        lines += [f"  {n}" for n in self.dvc_notes]
+        lines += [
+            f"  cannot read {u}: every dataset counts as changed" for u in self.data_unreadable
+        ]
+        return lines
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -145,6 +188,17 @@ class ChangeDecision:
             reason=str(data["reason"]),
             matched=tuple(data.get("matched", ())),  # type: ignore[arg-type]
             unmatched_globs=tuple(data.get("unmatched_globs", ())),  # type: ignore[arg-type]
+            **{
+                key: tuple(data.get(key, ()))  # type: ignore[arg-type]
+                for key in (
+                    "data_globs",
+                    "data_changed",
+                    "data_reasons",
+                    "dvc_notes",
+                    "data_unreadable",
+                    "data_unmatched_globs",
+                )
+            },
         )
 
 
@@ -159,13 +213,18 @@ def _relative_to_root(paths: list[str], toplevel: Path, rootdir: Path) -> list[s
     return out
 
 
-def decide(ref: str, globs: tuple[str, ...], rootdir: Path) -> ChangeDecision:
+def decide(
+    ref: str, globs: tuple[str, ...], rootdir: Path, data_globs: tuple[str, ...] = ()
+) -> ChangeDecision:
     """Compare the working tree under ``rootdir`` with ``ref`` and decide.
 
+    ``data_globs`` (``mltk_data_paths``) turn on data changes: plain files matching them
+    and DVC-tracked outputs whose hash changed (:mod:`mlops_testkit.ci.data_changes`).
     Raises :class:`ChangeError` when ``rootdir`` is not in a git repository or ``ref``
     is not a commit there.
     """
     check_globs(globs, rootdir)
+    check_globs(data_globs, rootdir, "mltk_data_paths")
     try:
         toplevel = Path(_git(["rev-parse", "--show-toplevel"], rootdir).strip())
     except ChangeError as exc:
@@ -184,12 +243,29 @@ def decide(ref: str, globs: tuple[str, ...], rootdir: Path) -> ChangeDecision:
     changed = _git_paths(["diff", "--name-only", "--no-renames", base, "--"], toplevel)
     untracked = _git_paths(["ls-files", "--others", "--exclude-standard"], toplevel)
     changed_paths = sorted(set(_relative_to_root(changed + untracked, toplevel, rootdir)))
+    data = _data_part(base, changed + untracked, changed_paths, toplevel, rootdir, data_globs)
+    # a model file tracked by DVC (models/tokenizer.json.dvc) changes through its pointer
+    changed_paths = sorted(set(changed_paths) | set(data["dvc_paths"]))
 
     tracked = _git_paths(["ls-files"], toplevel)
     repo_files = _relative_to_root(tracked + untracked, toplevel, rootdir)
     unmatched = tuple(g for g in globs if not any(glob_to_regex(g).match(f) for f in repo_files))
     matched = tuple(p for p in changed_paths if matches(p, globs))
     short = base[:10]
+    decision = _model_part(ref, globs, short, changed_paths, matched, unmatched)
+    if not data_globs:
+        return decision
+    return _with_data(decision, ref, data_globs, data)
+
+
+def _model_part(
+    ref: str,
+    globs: tuple[str, ...],
+    short: str,
+    changed_paths: list[str],
+    matched: tuple[str, ...],
+    unmatched: tuple[str, ...],
+) -> ChangeDecision:
     if len(unmatched) == len(globs):
         return ChangeDecision(
             ref,
@@ -219,3 +295,113 @@ def decide(ref: str, globs: tuple[str, ...], rootdir: Path) -> ChangeDecision:
         (),
         unmatched,
     )
+
+
+def _data_part(
+    base: str,
+    changed_top: list[str],
+    changed_paths: list[str],
+    toplevel: Path,
+    rootdir: Path,
+    data_globs: tuple[str, ...],
+) -> dict[str, Any]:
+    """Changed datasets: plain files matching ``data_globs`` and DVC outputs whose hash
+    changed (every DVC output, for the model globs too; the data globs pick the data)."""
+    from mlops_testkit.ci.data_changes import DataChange, dvc_diff, is_bookkeeping
+
+    if not data_globs:  # DVC awareness comes with mltk_data_paths: no cost without it
+        return {"changes": [], "dvc_paths": [], "notes": (), "unreadable": (), "unmatched": ()}
+    dvc = dvc_diff(base, changed_top, toplevel, rootdir)
+    plain = [
+        DataChange(p, "changed in git", "git")
+        for p in changed_paths
+        if not is_bookkeeping(p) and matches(p, data_globs)
+    ]
+    dvc_changes = [
+        c
+        for c in dvc.changes
+        if matches(c.path, data_globs) or matches(c.path.rstrip("/"), data_globs)
+    ]
+    return {
+        "changes": plain + dvc_changes,
+        "dvc_paths": [c.path.rstrip("/") for c in dvc.changes],
+        "notes": dvc.notes,
+        "unreadable": dvc.unreadable,
+        "unmatched": _unmatched_data_globs(data_globs, toplevel, rootdir),
+    }
+
+
+def _with_data(
+    decision: ChangeDecision, ref: str, data_globs: tuple[str, ...], data: dict[str, Any]
+) -> ChangeDecision:
+    from dataclasses import replace
+
+    changes = data["changes"]
+    shown = ", ".join(c.path for c in changes[:3]) + (
+        f" (+{len(changes) - 3} more)" if len(changes) > 3 else ""
+    )
+    if data["unmatched"] and len(data["unmatched"]) == len(data_globs):
+        said = (
+            f"mltk_data_paths ({', '.join(data_globs)}) matches no file or DVC output in the "
+            "repository, so data changes cannot be detected: every dataset counts as "
+            "changed; fix the globs"
+        )
+    elif data["unreadable"]:
+        said = (
+            f"a DVC pointer cannot be read ({data['unreadable'][0]}): every dataset counts "
+            "as changed, the tests tied to data run"
+        )
+    elif changes:
+        said = (
+            f"{len(changes)} dataset path(s) matching mltk_data_paths changed since {ref}: "
+            f"{shown}; the data and model tests tied to them run"
+        )
+    else:
+        said = f"no dataset matching mltk_data_paths ({', '.join(data_globs)}) changed since {ref}"
+    return replace(
+        decision,
+        reason=f"{decision.reason}; {said}",
+        data_globs=data_globs,
+        data_changed=tuple(c.path for c in changes),
+        data_reasons=tuple(c.describe() for c in changes),
+        dvc_notes=tuple(data["notes"]),
+        data_unreadable=tuple(data["unreadable"]),
+        data_unmatched_globs=tuple(data["unmatched"]),
+    )
+
+
+def _unmatched_data_globs(
+    data_globs: tuple[str, ...], toplevel: Path, rootdir: Path
+) -> tuple[str, ...]:
+    """The data globs that match no file git knows and no output a DVC pointer tracks."""
+    from mlops_testkit.ci.data_changes import DvcFormatError, is_pointer, outputs_of
+
+    if not data_globs:
+        return ()
+    files = _git_paths(["ls-files", "--cached", "--others", "--exclude-standard"], toplevel)
+    # what git knows, then the path a .dvc file names by convention (data/x.csv.dvc
+    # tracks data/x.csv); pointers are parsed only for the globs still unmatched
+    known = _relative_to_root(files, toplevel, rootdir)
+    known += _relative_to_root(
+        [p[: -len(".dvc")] for p in files if p.endswith(".dvc") and is_pointer(p)],
+        toplevel,
+        rootdir,
+    )
+
+    def unmatched(globs: tuple[str, ...], paths: list[str]) -> tuple[str, ...]:
+        return tuple(
+            g for g in globs if not any(matches(p, (g,)) or matches(f"{p}/", (g,)) for p in paths)
+        )
+
+    left = unmatched(data_globs, known)
+    for path in files:
+        if not left:
+            break
+        if not is_pointer(path):
+            continue
+        try:
+            outs = outputs_of(path, (toplevel / path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, DvcFormatError):
+            continue
+        left = unmatched(left, _relative_to_root([o.path for o in outs], toplevel, rootdir))
+    return left

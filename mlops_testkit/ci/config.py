@@ -116,3 +116,20 @@ def model_paths(start: Path) -> tuple[tuple[str, ...], Path, str]:
             "model code there (mlops-testkit init writes it), or pass --paths"
         )
     return globs, rootdir, f"mltk_model_paths in {config.path.name}"
+
+
+def data_paths(start: Path) -> tuple[tuple[str, ...], str]:
+    """The globs of datasets and where they came from: ``MLTK_DATA_PATHS``, else
+    ``mltk_data_paths`` of the pytest configuration; ``()`` when neither is set (data
+    changes are then not looked at)."""
+    from mlops_testkit.settings import parse_globs
+
+    env = os.environ.get("MLTK_DATA_PATHS", "").strip()
+    if env:
+        return parse_globs(env), "MLTK_DATA_PATHS"
+    config = find(start)
+    raw = config.values.get("mltk_data_paths") if config is not None else None
+    globs = parse_globs(raw) if isinstance(raw, (str, list)) else ()
+    if not globs or config is None:
+        return (), "nowhere (mltk_data_paths is not set: data changes are not looked at)"
+    return globs, f"mltk_data_paths in {config.path.name}"

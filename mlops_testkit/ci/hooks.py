@@ -6,7 +6,10 @@
   arguments);
 - ``check_data``: validate sample data files (CSV, Parquet) against a pandera schema;
 - ``affected_tests``: before a push, run the data tests and, when model code changed,
-  the model tests (``pytest -m "data or model" --mltk-changed-since REF``).
+  the model tests (``pytest -m "data or model" --mltk-changed-since REF``); with
+  ``mltk_data_paths``, a changed dataset (a plain file or a DVC pointer's output) runs
+  the data and model tests tied to it (:mod:`mlops_testkit.ci.data_changes`);
+- ``changed``: the same decision for a CI job, ``true``/``false`` and the reason.
 
 Each returns an exit status and prints what to do; the CLI exposes them as
 ``mlops-testkit check-artifacts``, ``check-data`` and ``affected-tests``.
@@ -294,3 +297,47 @@ def affected_tests(ref: str | None, pytest_args: Sequence[str]) -> int:
     print("mlops-testkit affected-tests:", " ".join(cmd[1:]), flush=True)
     code = subprocess.run(cmd, check=False).returncode
     return 0 if code == 5 else code  # 5: no test selected, nothing to hold the push back
+
+
+def changed(since: str, paths: str | None, data_paths: str | None) -> int:
+    """``mlops-testkit changed``: print ``true`` when model tests may need to run (model
+    code or a dataset changed since ``since``), else ``false``; the reason, each changed
+    dataset with the ``.dvc`` / ``dvc.lock`` entry that changed it, and each DVC pointer
+    that changed without changing data go to stderr. Exit 1 when it cannot decide."""
+    from mlops_testkit.ci import config as pytest_config
+    from mlops_testkit.ci.changes import ChangeError, decide
+    from mlops_testkit.settings import parse_globs
+
+    def say(text: str) -> None:
+        print(f"mlops-testkit changed: {text}", file=sys.stderr)
+
+    rootdir = Path.cwd()
+    try:
+        if paths is not None:
+            globs = parse_globs(paths)
+        else:
+            globs, rootdir, where = pytest_config.model_paths(rootdir)
+            say(f"model paths from {where}")
+        if data_paths is not None:
+            data_globs, data_where = parse_globs(data_paths), "--data-paths"
+        else:
+            data_globs, data_where = pytest_config.data_paths(rootdir)
+    except pytest_config.ConfigError as exc:
+        say(str(exc))
+        return 1
+    if not globs:
+        say("--paths names no glob")
+        return 1
+    if data_globs:
+        say(f"data paths from {data_where}")
+    try:
+        decision = decide(since, globs, rootdir, data_globs=data_globs)
+    except ChangeError as exc:
+        say(str(exc))
+        return 1
+    print("true" if decision.run_any else "false")
+    lines = decision.explain()
+    say(lines[0])
+    for line in lines[1:]:
+        print(f"mlops-testkit changed: {line.strip()}", file=sys.stderr)
+    return 0

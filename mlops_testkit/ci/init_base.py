@@ -39,6 +39,12 @@ class Options:
     source: str | None = None  # OWNER/REPO (GitHub) or GROUP/PROJECT (GitLab)
     ref: str | None = None
     install: str | None = None
+    # where init looks for a release of the installed version (a simple-index URL or a
+    # folder of wheels); None looks nowhere. release: the version found there, pinned in
+    # the CI install; None installs --source at --ref from git (init_install.py)
+    index: str | None = None
+    release: str | None = None
+    index_said: str = ""  # what asking the index found, for init's report
 
 
 @dataclass(frozen=True)

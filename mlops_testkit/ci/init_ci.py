@@ -17,23 +17,32 @@ from mlops_testkit.ci.init_base import (
     _read,
     _with_newline,
 )
+from mlops_testkit.ci.init_install import (
+    describe,
+    install_command,
+    lint_install,
+    resolve_release,
+)
 
 # --- CI -------------------------------------------------------------------------------
 
 
 def _yaml_scalar(text: str) -> str:
+    """A quoted YAML string: single quotes, or double quotes when the text holds single
+    quotes (a shell command quoting its arguments) and nothing double quotes escape."""
+    if "'" in text and not any(c in text for c in '"\\') and text.isprintable():
+        return '"' + text + '"'
     return "'" + text.replace("'", "''") + "'"
 
 
 def github_workflow(opts: Options) -> str:
     src, ref = opts.source, opts.ref
-    install = (
-        [f"install-command: {_yaml_scalar(opts.install)}"] if opts.install is not None else []
-    )
+    install = f"install-command: {_yaml_scalar(install_command(opts, 'github'))}"
+    lint = f"install-command: {_yaml_scalar(lint_install(opts, 'github'))}"
 
-    def with_(*items: str) -> str:
-        every = [*items, *install]
-        return "".join(["\n    with:", *(f"\n      {item}" for item in every)]) if every else ""
+    def with_(*items: str, install: str = install) -> str:
+        every = [*items, install]
+        return "".join(["\n    with:", *(f"\n      {item}" for item in every)])
 
     name = f"model-name: {_yaml_scalar(opts.model_name or '')}"
     secrets = (
@@ -68,7 +77,7 @@ jobs:
     if: ${{{{ !inputs.rollback }}}}
     uses: {uses}/mlops-lint.yml@{ref}
     permissions:
-      contents: read{with_()}
+      contents: read{with_(install=lint)}
   test:
     if: ${{{{ !inputs.rollback }}}}
     uses: {uses}/mlops-test.yml@{ref}
@@ -98,29 +107,30 @@ jobs:
 
 def github_change(opts: Options) -> Change:
     path = opts.root / WORKFLOW
+    before = _read(path)  # a path of the wrong kind refuses before the index is asked
+    opts = resolve_release(opts)
     after = github_workflow(opts)
-    before = _read(path)
     if before is not None and before != after:
         raise InitError(
             f"{WORKFLOW}:1: a workflow with this name exists and differs from what init "
             "would write; rename or remove it, or compare with init --dry-run in a fresh "
             "clone and merge by hand"
         )
-    return _checked_yaml(Change(WORKFLOW, before, after, f"GitHub workflow for {opts.model_name}"))
+    why = f"GitHub workflow for {opts.model_name}; {describe(opts)}"
+    return _checked_yaml(Change(WORKFLOW, before, after, why))
 
 
 def gitlab_include(opts: Options) -> list[str]:
-    inst = f"      install: {_yaml_scalar(opts.install)}\n" if opts.install is not None else ""
+    inst = f"      install: {_yaml_scalar(install_command(opts, 'gitlab'))}\n"
+    lint = f"      install: {_yaml_scalar(lint_install(opts, 'gitlab'))}\n"
 
     def entry(name: str, inputs: str = "") -> str:
-        body = (
+        return (
             f"  - project: {_yaml_scalar(opts.source or '')}\n"
             f"    ref: {_yaml_scalar(opts.ref or '')}\n"
             f"    file: gitlab_templates/{name}.yml\n"
+            "    inputs:\n" + inputs + (lint if name == "lint" else inst)
         )
-        if inputs or inst:
-            body += "    inputs:\n" + inputs + inst
-        return body
 
     model = f"      model_name: {_yaml_scalar(opts.model_name or '')}\n"
     return [
@@ -135,8 +145,9 @@ def gitlab_include(opts: Options) -> list[str]:
 def gitlab_change(opts: Options) -> Change:
     path = opts.root / ".gitlab-ci.yml"
     before = _read(path)
+    opts = resolve_release(opts)
     block = gitlab_include(opts)
-    why = f"GitLab include for {opts.model_name}"
+    why = f"GitLab include for {opts.model_name}; {describe(opts)}"
     if before is None:
         text = (
             "# mlops-testkit templates (mlops-testkit init); model paths: mltk_model_paths in\n"

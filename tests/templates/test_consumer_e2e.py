@@ -34,7 +34,9 @@ What cannot run offline, and how each is covered instead:
   gitlab-ci-local's include cache, pre-seeded with this checkout's ``gitlab_templates/``
   (the project's remote is ``gcl-origin``, a URL with a host; it is never contacted).
   GitHub's ``uses: acme/mlops-testkit/.github/workflows/...@SHA`` is mapped to a copy of
-  this checkout with act's ``--local-repository``.
+  this checkout with act's ``--local-repository``. The runner commands, the seeding and
+  the maps are those of ``mlops-testkit ci-local`` (``mlops_testkit/ci/local.py``): what
+  this test proves is what users run.
 - **Installing mlops-testkit in the jobs.** ``init --install true``: the jobs use the
   test's virtualenv on PATH. The default install (a released ``mlops-testkit[data,mlflow]``
   from PyPI) is covered by tests/test_wheel.py (the built wheel in a clean virtualenv);
@@ -43,9 +45,9 @@ What cannot run offline, and how each is covered instead:
   act ``-P ubuntu-latest=-self-hosted``).
 - **actions/checkout** is skipped by act, which copies the repository (with its
   ``.git``, so the change decision sees ``origin/main``). **actions/setup-python**,
-  **upload-artifact** and **download-artifact** need GitHub's services: stand-ins in
-  tests/fixtures (``setup_python_stub``, ``upload_artifact_stub``,
-  ``download_artifact_stub``) replace them, mapped by their pinned SHAs.
+  **upload-artifact** and **download-artifact** need GitHub's services: the stand-ins
+  ``ci-local`` uses (``mlops_testkit/ci/stand_ins/``) replace them, mapped by their
+  pinned SHAs.
 - **The remote pre-commit hooks** (``repo: https://github.com/...``) cannot be cloned:
   the repository uses ``init --local`` (``repo: local``); the manifest the remote form
   reads is validated and run by test_precommit.py (``pre-commit try-repo``).
@@ -72,19 +74,15 @@ from pathlib import Path
 
 import pytest
 
+from mlops_testkit.ci import local
+
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("mlflow_server")]
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-FIXTURES = ROOT / "tests" / "fixtures"
 SOURCE = "acme/mlops-testkit"  # where the team gets mlops-testkit from (never contacted)
 MODEL = "consumer-e2e"
 GITLAB_HOST = "gitlab.example.com"
-STAND_INS = {  # remote actions of the reusable workflows -> offline stand-ins
-    "actions/setup-python": "setup_python_stub",
-    "actions/upload-artifact": "upload_artifact_stub",
-    "actions/download-artifact": "download_artifact_stub",
-}
 
 # The team's own code: what a small ML project has before it meets mlops-testkit.
 PROJECT = {
@@ -208,7 +206,6 @@ class Consumer:
         self.uri = tracking_uri
         self.done: set[str] = set()
         self.sha = self._pin()
-        self.artifacts = tmp / "act-artifacts"
         self.logs = tmp / "logs"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "MLTK_"))}
         self.env.pop("MLFLOW_TRACKING_URI", None)
@@ -289,64 +286,26 @@ class Consumer:
 
     def seed_gitlab_includes(self) -> None:
         """What gitlab-ci-local would fetch for ``include: project: acme/mlops-testkit``."""
-        cache = self.tmp / "gcl-state" / "includes" / GITLAB_HOST / SOURCE / self.sha
-        shutil.copytree(ROOT / "gitlab_templates", cache / "gitlab_templates")
+        local.seed_gitlab_includes(self.tmp / "gcl-state", GITLAB_HOST, SOURCE, self.sha, ROOT)
 
     def gitlab(self, *args: str) -> str:
-        cmd = [
-            tool(
-                ROOT / ".tools" / "node_modules" / ".bin" / "gitlab-ci-local",
-                "make install-tools",
-            ),
-            "--force-shell-executor",
-            "--shell-isolation",
-            "--state-dir",
-            "../gcl-state",
-            "--no-artifacts-to-source",
-            "--variable",
-            f"MLFLOW_TRACKING_URI={self.uri}",
-            *args,
-        ]
-        text = self.logged("gitlab-ci-local", *cmd)
-        return text
+        runner = tool(
+            ROOT / ".tools" / "node_modules" / ".bin" / "gitlab-ci-local", "make install-tools"
+        )
+        cmd = local.gitlab_argv(Path(runner), Path("../gcl-state"), self.uri, *args)
+        return self.logged("gitlab-ci-local", *cmd)
 
     def merge_request_pipeline(self) -> str:
-        mr = ["--variable", "CI_PIPELINE_SOURCE=merge_request_event"]
-        mr += ["--variable", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME=main"]
-        return self.gitlab(*mr, "--ignore-predefined-vars", "CI_PIPELINE_SOURCE")
+        return self.gitlab(*local.gitlab_event_args("merge_request", "main"))
 
     # --- GitHub ---------------------------------------------------------------------
 
     def act(self, event: str, payload: dict, *args: str) -> str:
         path = self.tmp / f"event-{event}.json"
         path.write_text(json.dumps({"repository": {"default_branch": "main"}, **payload}))
-        maps = [f"{SOURCE}@{self.sha}={self.tmp / 'upstream'}"]
-        for action, stub in STAND_INS.items():
-            for sha in sorted(pinned(action)):
-                maps.append(f"{action}@{sha}={FIXTURES / stub}")
-        cmd = [
-            tool(BIN / "act", "make install (the dev extra)"),
-            event,
-            "-e",
-            str(path),
-            "-P",
-            "ubuntu-latest=-self-hosted",
-            "--action-offline-mode",
-            "--cache-server-addr",
-            "127.0.0.1",
-            "--artifact-server-addr",
-            "127.0.0.1",
-            "--action-cache-path",
-            str(self.tmp / "act-cache"),
-            "--remote-name",
-            "gcl-origin",
-            *[item for m in maps for item in ("--local-repository", m)],
-            "--env",
-            f"MLTK_ARTIFACTS={self.artifacts}",
-            "--secret",
-            f"MLFLOW_TRACKING_URI={self.uri}",
-            *args,
-        ]
+        maps = local.act_maps(SOURCE, self.sha, self.tmp / "upstream")
+        runner = Path(tool(BIN / "act", "make install (the dev extra)"))
+        cmd = local.act_argv(runner, event, path, maps, self.tmp, self.uri, *args)
         return self.logged(f"act-{event}", *cmd)
 
     def aliases(self) -> dict[str, str]:
@@ -359,12 +318,6 @@ class Consumer:
             env={"MLFLOW_TRACKING_URI": self.uri},
         )
         return json.loads(out.strip().splitlines()[-1])
-
-
-def pinned(action: str) -> set[str]:
-    """The SHAs the reusable workflows pin ``action`` to."""
-    text = "".join(p.read_text() for p in (ROOT / ".github" / "workflows").glob("mlops-*.yml"))
-    return set(re.findall(rf"uses: {re.escape(action)}@([0-9a-f]{{40}})", text))
 
 
 def junit_outcomes(path: Path) -> dict[str, str]:
@@ -539,10 +492,7 @@ def step_main_trains_evaluates_and_promotes(consumer) -> None:
 
 def step_scheduled_monitor(consumer) -> None:
     consumer.require("first push")
-    schedule = ["--variable", "CI_PIPELINE_SOURCE=schedule", "--variable", "MLTK_MONITOR=true"]
-    gitlab = consumer.gitlab(
-        *schedule, "--ignore-predefined-vars", "CI_PIPELINE_SOURCE", "mltk-monitor"
-    )
+    gitlab = consumer.gitlab(*local.gitlab_event_args("schedule", "main"), "mltk-monitor")
     assert "mltk-monitor" in passed_jobs(gitlab) and "1 passed" in gitlab, gitlab[-3000:]
     github = consumer.act("schedule", {"schedule": "0 3 * * 1"}, "-j", "monitor")
     assert "1 passed" in github and "Dispatch training" not in github, github[-3000:]
@@ -559,7 +509,7 @@ def step_manual_rollback_then_nothing_to_roll_back(consumer) -> None:
     assert known["champion"] == "1" and known["rolled_back"] == "2"
     assert "previous_champion" not in known
 
-    gitlab = consumer.gitlab("--manual", "mltk-rollback", "mltk-rollback")
+    gitlab = consumer.gitlab(*local.gitlab_event_args("rollback", "main"))
     assert "mltk-rollback" in passed_jobs(gitlab), gitlab[-3000:]
     assert f"nothing to roll back to: {MODEL} v1 is the champion" in gitlab
     assert consumer.aliases() == known

@@ -184,7 +184,9 @@ def test_act_runs_the_composite_actions(tmp_path, mlflow_server) -> None:
     for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-qm", "x"]):
         subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
     artifacts = tmp_path / "artifacts"
-    stub = ROOT / "tests" / "fixtures" / "upload_artifact_stub"
+    from mlops_testkit.ci.local import STAND_IN_DIR
+
+    stub = STAND_IN_DIR / "upload-artifact"  # the stand-in mlops-testkit ci-local maps
 
     def act(*extra: str) -> str:
         cmd = [
