@@ -18,7 +18,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 TORCH_PIN ?= torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: install install-tools install-postgres install-java demo test test-checklist lint format bench clean
+.PHONY: install install-tools install-postgres install-java demo test test-checklist test-spark-schema lint format bench clean
 
 install: $(STAMP)
 
@@ -153,3 +153,21 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .ruff_cache build *.egg-info
+
+# The Spark schema path (assert_schema on a Spark DataFrame, pandera.pyspark) needs
+# pyspark.pandas, which does not import under pandas 3 nor without grpc: it is tested in a
+# virtualenv of its own with pandas 2 and pyspark[connect], on local[2] and on the
+# standalone cluster of tests/test_spark_cluster.py (schema included). CI runs this target.
+SPARK_SCHEMA_VENV ?= .venv-spark-schema
+SPARK_SCHEMA_STAMP := $(SPARK_SCHEMA_VENV)/.mltk-installed
+
+$(SPARK_SCHEMA_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(SPARK_SCHEMA_VENV)
+	printf '*\n' > $(SPARK_SCHEMA_VENV)/.gitignore
+	$(SPARK_SCHEMA_VENV)/bin/python -m pip install -q --upgrade pip
+	$(SPARK_SCHEMA_VENV)/bin/python -m pip install -q "pandas<3" "pyspark[connect]" pandera pyarrow polars scipy hypothesis pytest pytest-xdist
+	$(SPARK_SCHEMA_VENV)/bin/python -m pip install -q --no-deps -e .
+	touch $(SPARK_SCHEMA_STAMP)
+
+test-spark-schema: install-java $(SPARK_SCHEMA_STAMP)
+	$(SPARK_SCHEMA_VENV)/bin/python -m pytest -p no:cacheprovider -q tests/spark_schema tests/test_spark_cluster.py

@@ -186,18 +186,33 @@ def test_spark_statistics_are_within_their_stated_bound(spark, parquet) -> None:
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("spark")
-def test_spark_leakage_and_schema(spark, parquet) -> None:
+def test_spark_leakage(spark, parquet) -> None:
     ref, _, ref_path, _ = parquet["clean"]
     test = ref.sample(500, random_state=0).reset_index(drop=True)
     test.loc[:199, "age"] += 100
     report = leakage_report(spark.read.parquet(ref_path), test, on=["income", "age"])
     assert (report.leaked, report.total) == (300, 500) and report.examples
-    try:
-        import pandera.pyspark  # noqa: F401
-    except (ImportError, SystemExit) as exc:
-        # pyspark.pandas does not import under pandas 3, and pyspark.sql.connect exits
-        # (SystemExit) without grpc when __main__ has no __file__ (an xdist worker)
-        pytest.skip(f"pandera.pyspark cannot be imported here: {exc!r}")
+    leaked = set(zip(test["income"].iloc[200:], test["age"].iloc[200:], strict=True))
+    assert all((e["income"], e["age"]) in leaked for e in report.examples)
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("spark")
+def test_spark_schema_is_refused_under_pandas_3(spark, parquet) -> None:
+    # the Spark schema path itself runs in its own venv: tests/spark_schema (pandas 2)
+    if int(pd.__version__.split(".")[0]) < 3:
+        pytest.skip("pandas < 3 here: tests/spark_schema/test_spark_schema.py runs the path")
+    pap = pytest.importorskip("pandera.pandas")
+    frame = spark.read.parquet(parquet["clean"][2])
+    with pytest.raises(MltkUsageError) as info:
+        schema_report(frame, pap.DataFrameSchema({"age": pap.Column(int)}))
+    assert str(info.value) == (
+        "schema_report: df is a Spark DataFrame, validated by pandera's pyspark backend "
+        "(pandera.pyspark), which imports pyspark.pandas; pyspark.pandas does not import "
+        f"under pandas 3 (pandas {pd.__version__} is installed). Run Spark schema checks in "
+        "an environment with pandas < 3 (Databricks runtimes ship pandas 2): "
+        "pip install 'pandas<3' 'pyspark[connect]' pandera"
+    )
 
 
 @pytest.mark.slow

@@ -43,6 +43,7 @@ def _check_frame(df: Any, where: str) -> Any:
         from mlops_testkit.data.backends.spark import check_session
 
         check_session(df, "df", where)
+        _check_spark_schema_backend(where)
         return df
     if isinstance(df, str | os.PathLike) or kind == "pyarrow":
         return backend_for(df, "df", where).lf
@@ -50,6 +51,38 @@ def _check_frame(df: Any, where: str) -> Any:
         f"{where}: df must be a pandas (or polars) DataFrame, got {type(df).__name__}; "
         f"the data checks take {SUPPORTED}"
     )
+
+
+def _check_spark_schema_backend(where: str) -> None:
+    """pandera's pyspark backend imports ``pyspark.pandas``, which does not import under
+    pandas 3 (pyspark 4.3: ``DateOffset`` moved) nor without grpc (it exits); refuse
+    before pandera is asked, with what to install."""
+    from importlib import metadata, util
+
+    try:
+        pandas_version = metadata.version("pandas")
+    except metadata.PackageNotFoundError:
+        pandas_version = None
+    major = pandas_version.split(".")[0] if pandas_version else ""
+    if not major.isdigit() or int(major) >= 3:
+        found = (
+            f"pyspark.pandas does not import under pandas 3 (pandas {pandas_version} is "
+            "installed)"
+            if pandas_version
+            else "pyspark.pandas needs pandas, which is not installed"
+        )
+        raise MltkUsageError(
+            f"{where}: df is a Spark DataFrame, validated by pandera's pyspark backend "
+            f"(pandera.pyspark), which imports pyspark.pandas; {found}. Run Spark schema "
+            "checks in an environment with pandas < 3 (Databricks runtimes ship pandas 2): "
+            "pip install 'pandas<3' 'pyspark[connect]' pandera"
+        )
+    if util.find_spec("grpc") is None:
+        raise MltkUsageError(
+            f"{where}: df is a Spark DataFrame, validated by pandera's pyspark backend "
+            f"(pandera.pyspark), which imports pyspark.pandas; pyspark.pandas does not import "
+            f"without grpc: pip install 'pyspark[connect]'"
+        )
 
 
 @dataclass
@@ -78,6 +111,11 @@ class SchemaReport(CheckResult):
         checks = {(r["column"], r["check"]) for r in self.rows}
         rows = {r["row index"] for r in self.rows if r["row index"] is not None}
         name = f" of schema {self.schema_name!r}" if self.schema_name else ""
+        if not rows:  # schema-level failures, or pandera.pyspark: per check, no row index
+            return (
+                f"{len(checks)} check(s){name} failed ({len(self.rows)} failure case(s); "
+                f"{self.rows_checked} row(s) checked, failing rows not identified)"
+            )
         return (
             f"{len(checks)} check(s){name} failed on {len(rows)} row(s) "
             f"({len(self.rows)} failure case(s))"
@@ -193,8 +231,16 @@ def _validate(schema: Any, df: Any) -> Any:
 
 def _spark_report(df: Any, schema: Any) -> SchemaReport:
     """pandera.pyspark collects its errors on the returned frame instead of raising; Spark
-    rows have no index, so failures are per check (with the engine's message)."""
-    validated = schema.validate(df)
+    rows have no index, so failures are per check (with the engine's message).
+
+    The row count the headline reports is a Spark job of its own: it runs in a second
+    thread while pandera runs its many small jobs, in the gaps they leave on the cores."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        counting = pool.submit(_height, df)
+        validated = schema.validate(df)
+        height = counting.result()
     rows = []
     for level in (validated.pandera.errors or {}).values():
         for reason, items in level.items():
@@ -207,7 +253,6 @@ def _spark_report(df: Any, schema: Any) -> SchemaReport:
                         "row index": None,
                     }
                 )
-    height = _height(df)
     if not rows and height == 0:
         rows = [dict(_NO_ROWS)]
     return SchemaReport(None if rows else validated, rows, getattr(schema, "name", None), height)

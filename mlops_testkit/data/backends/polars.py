@@ -1,7 +1,10 @@
 """The polars backend: polars DataFrames and LazyFrames, and Parquet datasets read lazily.
 
-Numeric columns stream through polars in batches (``collect_batches``): each batch is
-binned with numpy and dropped, so memory stays flat however many rows there are.
+Numeric columns stream in batches: each batch is binned with numpy and dropped, and at
+most ``IN_FLIGHT`` batches exist at a time, so memory stays flat however many rows there
+are. A Parquet dataset is read in row ranges cut on its row-group boundaries (a row group
+is read once, at most ``PARQUET_BATCH_ROWS`` rows at a time), a polars DataFrame in
+zero-copy slices, a query through polars' streaming engine (``collect_batches``).
 Category counts and leakage joins run as polars streaming queries.
 """
 
@@ -24,6 +27,8 @@ from mlops_testkit.data.drift_stats import MISSING
 from mlops_testkit.extras import require
 
 BATCH_ROWS = 1_000_000
+PARQUET_BATCH_ROWS = 524_288  # ~80 MiB for 20 float columns, whatever a row group holds
+IN_FLIGHT = 2  # batches being binned while the next one is read
 SAMPLE_ROW_GROUPS = 8
 
 
@@ -153,20 +158,50 @@ class PolarsBackend(Backend):
         return out
 
     def _row_group_sample(self, columns: list[Any], size: int) -> Any:
-        pl, pq = self.pl, require("pyarrow.parquet", self.where)
-        groups = [
-            (f, g) for f in self.files for g in range(pq.ParquetFile(f).metadata.num_row_groups)
-        ]
-        picks = sorted({round(i) for i in _spread(len(groups), SAMPLE_ROW_GROUPS)})
+        pl = self.pl
+        ranges = self._row_ranges()
+        picks = sorted({round(i) for i in _spread(len(ranges), SAMPLE_ROW_GROUPS)})
         parts = []
         for k in picks:
-            file, group = groups[k]
-            table = pq.ParquetFile(file).read_row_group(group, columns=columns)
-            keep = max(1, table.num_rows // max(1, size // len(picks)))
-            part = PolarsBackend(pl.from_arrow(table), self.name, self.where)
-            parts.append(part._frame(columns).gather_every(keep).collect())
-            del table
-        return pl.concat(parts)
+            file, start, rows = ranges[k]
+            keep = max(1, rows // max(1, size // len(picks)))
+            parts.append(self._file_frame(file, columns).slice(start, rows).gather_every(keep))
+        if not parts:
+            return self._frame(columns).head(0).collect()
+        return pl.concat([part.collect() for part in parts])  # one range at a time
+
+    def _file_frame(self, file: str, columns: list[Any]) -> Any:
+        """One Parquet file's columns as floats (the files share one schema)."""
+        exprs = [self._as_float(c).alias(f"v{i}") for i, c in enumerate(columns)]
+        return self.pl.scan_parquet(file).select(exprs)
+
+    def _row_ranges(self) -> list[tuple[str, int, int]]:
+        """(file, first row, rows) of each Parquet row group, a group of more than
+        ``PARQUET_BATCH_ROWS`` rows cut in equal parts: a range that ends where a row group
+        ends never decodes a row group twice, and none is held whole."""
+        pq = require("pyarrow.parquet", self.where)
+        out = []
+        for file in self.files or []:
+            meta, first = pq.read_metadata(file), 0
+            for group in range(meta.num_row_groups):
+                rows = meta.row_group(group).num_rows
+                if not rows:
+                    continue
+                last = out[-1] if out else None
+                if (
+                    last
+                    and last[0] == file
+                    and last[1] + last[2] == first
+                    and (last[2] + rows <= PARQUET_BATCH_ROWS)
+                ):  # small row groups side by side: one range
+                    out[-1] = (file, last[1], last[2] + rows)
+                else:
+                    step = -(-rows // -(-rows // PARQUET_BATCH_ROWS))
+                    out += [
+                        (file, first + lo, min(step, rows - lo)) for lo in range(0, rows, step)
+                    ]
+                first += rows
+        return out
 
     def binned(self, grids: dict[Any, Any]) -> dict[Any, Any]:
         from mlops_testkit.data.sketch import Binned
@@ -178,9 +213,12 @@ class PolarsBackend(Backend):
             return [acc[c].partial(batch[f"v{i}"].to_numpy()) for i, c in enumerate(columns)]
 
         frame = self._frame(columns)
-        if self.files or isinstance(self.obj, self.pl.DataFrame):
-            # row ranges read on demand (Parquet row groups, or zero-copy slices): at most a
-            # few ranges exist at a time, however long the data is
+        if self.files:  # row ranges read on demand, file by file, cut on row-group boundaries
+            batches = (
+                self._file_frame(file, columns).slice(lo, rows).collect()
+                for file, lo, rows in self._row_ranges()
+            )
+        elif isinstance(self.obj, self.pl.DataFrame):  # zero-copy slices, read on demand
             n = self.n_rows()
             batches = (
                 frame.slice(start, BATCH_ROWS).collect() for start in range(0, n, BATCH_ROWS)
@@ -193,7 +231,8 @@ class PolarsBackend(Backend):
             pending: list[Any] = []
             for batch in batches:
                 pending.append(pool.submit(work, batch))
-                if len(pending) >= 3:  # a few batches in flight: memory stays flat
+                del batch  # held by its task only: freed once binned
+                if len(pending) >= IN_FLIGHT:  # a few batches in flight: memory stays flat
                     for c, part in zip(columns, pending.pop(0).result(), strict=True):
                         acc[c].add(part)
             for future in pending:
