@@ -213,9 +213,7 @@ def _finish(
             encoding="utf-8",
         )
         say(f"kill matrix written to {opts.report}")
-    if opts.json:
-        Path(opts.json).write_text(json.dumps({"mutation": data}, indent=2), encoding="utf-8")
-        say(f"results written to {opts.json}")
+    _write_results(config, opts, data)
     broken = [m for m in mutants if m.status == "broken"]
     if broken:
         say(f"FAILED: {len(broken)} mutant(s) could not run: " + ", ".join(m.name for m in broken))
@@ -228,3 +226,31 @@ def _finish(
         )
         return 1
     return 0
+
+
+def _write_results(config: Any, opts: MutateOptions, data: dict[str, Any]) -> None:
+    """``--mltk-json``: the results under ``"mutation"``, added to the file a test run
+    wrote there (its tests, gates and ML Test Score stay), or alone. ``--mltk-report``:
+    the run's report from that file, with the mutation score on the ML Test Score page."""
+    report = config.getoption("mltk_report", None)
+    if not (opts.json or report):
+        return
+    from mlops_testkit.reporting.report import write_json, write_report
+
+    merged: dict[str, Any] = {}
+    if opts.json and Path(opts.json).is_file():
+        try:
+            earlier = json.loads(Path(opts.json).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            earlier = None  # not ours to keep: the file is rewritten with the results
+        if isinstance(earlier, dict):
+            merged = {k: v for k, v in earlier.items() if k != "mutation"}
+    merged["mutation"] = data
+    if opts.json:
+        write_json(Path(opts.json), merged)
+        kept = " (beside the test run's results there)" if len(merged) > 1 else ""
+        say(f"results written to {opts.json}{kept}")
+    if report:
+        full = {"tests": {}, "gates": [], "results": [], "score": None, **merged}
+        write_report(Path(report), full)
+        say(f"report written to {report}")

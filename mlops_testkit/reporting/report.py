@@ -177,7 +177,22 @@ def markdown(data: Mapping[str, Any], extra: Sequence[Section] = ()) -> str:
         parts = ", ".join(f"{k} {v:g}" for k, v in score["sections"].items())
         out += [f"Sections (of 7 each): {parts}.", ""]
         out.append(_md_table(["item", "test", "score", "evidence"], _score_rows(data)))
+    out += _md_mutation(data)
     return "\n".join(out) + "\n"
+
+
+def _md_mutation(data: Mapping[str, Any]) -> list[str]:
+    """The ML mutation score beside the rubric, when a mutation run wrote its results."""
+    from mlops_testkit.reporting import score as rubric
+
+    mutation = data.get("mutation")
+    if not mutation:
+        return []
+    head = "###" if data.get("score") else "##"
+    out = ["", f"{head} ML mutation score: {rubric.mutation_headline(mutation)}", ""]
+    out += [rubric.MUTATION_NOTE, ""]
+    rows = rubric.mutation_rows(mutation, data.get("score"))
+    return [*out, _md_table(rubric.MUTATION_HEADER, rows)] if rows else out
 
 
 def _html_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -230,6 +245,16 @@ def html_document(data: Mapping[str, Any], extra: Sequence[Section] = ()) -> str
         sections_text = ", ".join(f"{k} {v:g}" for k, v in score["sections"].items())
         parts.append(f"<p>Sections (of 7 each): {html.escape(sections_text)}.</p>")
         parts.append(_html_table(["item", "test", "score", "evidence"], _score_rows(data)))
+    mutation = data.get("mutation")
+    if mutation:
+        from mlops_testkit.reporting import score as rubric
+
+        head = "h3" if score else "h2"
+        title = html.escape(f"ML mutation score: {rubric.mutation_headline(mutation)}")
+        parts.append(f"<{head}>{title}</{head}><p>{html.escape(rubric.MUTATION_NOTE)}</p>")
+        rows = rubric.mutation_rows(mutation, score)
+        if rows:
+            parts.append(_html_table(rubric.MUTATION_HEADER, rows))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 

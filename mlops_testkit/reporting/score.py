@@ -16,6 +16,7 @@ import contextvars
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from math import isfinite
 from typing import Any, TypeVar
 
 SECTIONS = ("data", "model", "infrastructure", "monitoring")
@@ -360,3 +361,73 @@ def compute(evidence: Mapping[str, Iterable[str]], manual: Mapping[str, str]) ->
         else:
             items[item.id] = 0.0
     return Score(items, {k: sorted(set(v)) for k, v in evidence.items() if v}, dict(manual))
+
+
+# --- the ML mutation score beside the rubric -------------------------------------------
+# The rubric asks whether a test exists for an item; the mutation score asks whether the
+# tests would catch a planted fault. Each operator area probes the items whose tests are
+# the ones meant to notice its faults.
+MUTATION_PROBES: dict[str, tuple[str, ...]] = {
+    "optimiser": ("infra-2",),
+    "gradients": ("infra-2",),
+    "loss": ("infra-2",),
+    "mode": ("infra-2", "infra-4"),
+    "state": ("infra-3", "infra-7"),
+    "data": ("data-1", "data-2", "data-7"),
+    "randomness": ("infra-1",),
+}
+_KILLED = ("killed", "errored", "timeout")
+MUTATION_HEADER = ("item", "test", "rubric score", "mutants killed", "survivors")
+
+
+def mutation_rows(mutation: Mapping[str, Any], score: Mapping[str, Any] | None) -> list[list[str]]:
+    """One row per rubric item some operator probes: its rubric score (from ``score``,
+    the JSON form of :class:`Score`, ``-`` without one), how many of the mutants probing
+    it were killed out of those scored, and the survivors. Operators of an unknown area
+    go on a last ``(no item)`` row. Tolerates malformed entries (a JSON file may be
+    hand-edited): they are shown, never dropped and never an exception."""
+    rubric = {}
+    if isinstance(score, Mapping):
+        for entry in score.get("items") or ():
+            if isinstance(entry, Mapping):
+                rubric[str(entry.get("id"))] = entry.get("score")
+    probed: dict[str, list[tuple[str, str]]] = {}
+    mutants = mutation.get("mutants") if isinstance(mutation, Mapping) else None
+    for m in mutants if isinstance(mutants, list) else ():
+        if not isinstance(m, Mapping):
+            continue
+        name, status = str(m.get("operator", "?")), str(m.get("status", "?"))
+        for item in MUTATION_PROBES.get(str(m.get("area")), ("(no item)",)):
+            probed.setdefault(item, []).append((name, status))
+    rows = []
+    for item in [i.id for i in RUBRIC if i.id in probed] + ["(no item)"] * ("(no item)" in probed):
+        pairs = probed[item]
+        scored = [s for _, s in pairs if s not in ("not applicable", "equivalent", "broken")]
+        value = rubric.get(item)
+        rows.append(
+            [
+                item,
+                BY_ID[item].title if item in BY_ID else "operators of an unknown area",
+                f"{value:g}" if isinstance(value, (int, float)) else "-",
+                f"{sum(s in _KILLED for s in scored)} of {len(scored)}",
+                ", ".join(n for n, s in pairs if s == "survived") or "-",
+            ]
+        )
+    return rows
+
+
+def mutation_headline(mutation: Mapping[str, Any]) -> str:
+    """``0.94 (16 killed / (17 applicable - 0 equivalent))``, or why there is no score."""
+    get = mutation.get if isinstance(mutation, Mapping) else {}.get
+    value, killed = get("score"), get("killed")
+    applicable, equivalent = get("applicable"), get("equivalent")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not isfinite(value):
+        return "no score: no applicable, non-equivalent mutant"
+    return f"{value:.2f} ({killed} killed / ({applicable} applicable - {equivalent} equivalent))"
+
+
+MUTATION_NOTE = (
+    "The rubric asks whether a test exists for each item; the mutation score asks whether "
+    "the tests would catch the faults that item is about. An item scored 1 whose mutants "
+    "survive has tests that run but do not look."
+)
