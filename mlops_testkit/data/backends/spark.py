@@ -1,25 +1,24 @@
 """The Spark backend: a ``pyspark.sql.DataFrame`` in the user's own SparkSession (local,
 spark-submit, Databricks Connect / Spark Connect). Everything runs as Spark jobs; only
-aggregates come back: a count, moments, ``approxQuantile`` (a Greenwald-Khanna sketch)
-to place the grid, grid-bin counts, category counts (at most ``MAX_CATEGORIES``), and
-the few example rows of a leakage join."""
+aggregates come back. A side of a drift check costs a row count, a Bernoulli sample of
+about ``SAMPLE_ROWS`` rows to place the grid (a filter in one scan), one aggregation that
+counts every numeric column's grid bins with exact moments, and one ``groupBy`` per
+categorical column (at most ``MAX_CATEGORIES`` counts back): see :mod:`.spark_counts`. No
+(column, value) pair is sent unaggregated. A leakage check is a join and sends a few
+example rows."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from mlops_testkit import MltkUsageError
-from mlops_testkit.data.backends import (
-    EXACT_UP_TO,
-    MAX_CATEGORIES,
-    Backend,
-    TooMany,
-    engine_guard,
-)
-from mlops_testkit.data.drift_stats import MISSING
+from mlops_testkit.data.backends import EXACT_UP_TO, Backend, engine_guard
 from mlops_testkit.extras import require
 
-SKETCH_ERROR = 1e-4  # relative rank error of approxQuantile when it places the grid
+SAMPLE_ROWS = 8192  # rows per side sampled to place the grid (a filter in one scan)
+SAMPLE_SEED = 20_240_607
+MIN_SAMPLE = 64  # fewer sampled values than this: place the grid with approxQuantile
+SKETCH_ERROR = 1e-3  # relative rank error of that approxQuantile
 SKETCH_POINTS = 1025
 NUMERIC = (
     "ByteType",
@@ -109,87 +108,43 @@ class SparkBackend(Backend):
         return out
 
     def sample(self, columns: list[Any], size: int) -> dict[Any, Any]:
+        """A Bernoulli sample of about ``SAMPLE_ROWS`` rows (a filter in the scan, no
+        aggregation); a column with too few values in it (mostly missing) gets
+        ``approxQuantile`` points instead. Only places the grid."""
         import numpy as np
 
-        probs = [i / (SKETCH_POINTS - 1) for i in range(SKETCH_POINTS)]
-        names = [f"v{i}" for i in range(len(columns))]
-        quantiles = self._frame(columns).approxQuantile(names, probs, SKETCH_ERROR)
-        return {c: np.array(q, dtype=np.float64) for c, q in zip(columns, quantiles, strict=True)}
+        fraction = min(1.0, SAMPLE_ROWS / max(self.n_rows(), 1))
+        frame = self._frame(columns)
+        if fraction < 1.0:
+            frame = frame.sample(withReplacement=False, fraction=fraction, seed=SAMPLE_SEED)
+        rows = frame.collect()  # about SAMPLE_ROWS rows
+        out = {}
+        for i, col in enumerate(columns):
+            x = np.array([r[i] for r in rows if r[i] is not None], dtype=np.float64)
+            x.sort()
+            out[col] = x
+        sparse = [c for c in columns if len(out[c]) < MIN_SAMPLE] if fraction < 1.0 else []
+        if sparse:
+            probs = [i / (SKETCH_POINTS - 1) for i in range(SKETCH_POINTS)]
+            names = [f"v{i}" for i in range(len(sparse))]
+            quantiles = self._frame(sparse).approxQuantile(names, probs, SKETCH_ERROR)
+            for col, q in zip(sparse, quantiles, strict=True):
+                if len(q) > len(out[col]):
+                    out[col] = np.array(q, dtype=np.float64)
+        return out
 
     def binned(self, grids: dict[Any, Any]) -> dict[Any, Any]:
-        import math
+        """One aggregation for all columns (:func:`.spark_counts.bin_counts`)."""
+        from mlops_testkit.data.backends.spark_counts import bin_counts
 
-        from mlops_testkit.data.sketch import Binned
-
-        F = self.F
         columns = list(grids)
-        frame = self._frame(columns)
-        moments = []
-        for i in range(len(columns)):
-            v = F.col(f"v{i}")
-            moments += [
-                F.count(v),
-                F.min(v),
-                F.max(v),
-                F.stddev_pop(v),
-                F.sum(F.when(v != F.floor(v), 1).otherwise(0)),
-            ]
-        stats = frame.agg(*moments).collect()[0]
-        # one job: (column, bin) pairs of all columns, counted by a hash aggregate
-        pairs = F.explode(
-            F.array(
-                *[
-                    F.struct(F.lit(i).alias("c"), F.expr(grids[c].spark_index(f"v{i}")).alias("b"))
-                    for i, c in enumerate(columns)
-                ]
-            )
-        ).alias("p")
-        counted = (
-            frame.select(pairs)
-            .select("p.c", "p.b")
-            .where(F.col("b").isNotNull())
-            .groupBy("c", "b")
-            .count()
-            .collect()
-        )
-        n = self.n_rows()
-        out = {}
-        for i, c in enumerate(columns):
-            finite, lo, hi, std, non_integer = stats[5 * i : 5 * i + 5]
-            out[c] = Binned(
-                {},
-                int(finite),
-                n - int(finite),
-                math.inf if lo is None else float(lo),
-                -math.inf if hi is None else float(hi),
-                math.nan if std is None else float(std),
-                int(non_integer or 0),
-            )
-        for row in counted:
-            out[columns[row["c"]]].counts[int(row["b"])] = int(row["count"])
-        return out
+        counted = bin_counts(self.F, self._frame(columns), list(grids.values()), self.n_rows())
+        return dict(zip(columns, counted, strict=True))
 
     def categories(self, columns: list[Any]) -> dict[Any, Any]:
-        F = self.F
-        out: dict[Any, Any] = {}
-        for col in columns:
-            rows = (
-                self.obj.groupBy(F.col(f"`{col}`").alias("k"))
-                .count()
-                .limit(MAX_CATEGORIES + 1)
-                .collect()
-            )
-            if len(rows) > MAX_CATEGORIES:
-                distinct = self.obj.select(F.countDistinct(F.col(f"`{col}`"))).collect()[0][0]
-                out[col] = TooMany(int(distinct))
-                continue
-            counts: dict[Any, int] = {}
-            for row in rows:
-                key = row["k"]
-                label = MISSING if key is None or key != key else _hashable(key)
-                counts[label] = counts.get(label, 0) + int(row["count"])
-            out[col] = counts
-        return out
+        from mlops_testkit.data.backends.spark_counts import category_counts
+
+        return {c: category_counts(self.F, self.obj, c) for c in columns}
 
     # --- leakage: an exact join in Spark -----------------------------------------------------
 
@@ -246,11 +201,3 @@ class SparkBackend(Backend):
                 for row in examples
             ],
         )
-
-
-def _hashable(value: Any) -> Any:
-    try:
-        hash(value)
-    except TypeError:
-        return repr(value)
-    return value
