@@ -61,18 +61,7 @@ def mlflow_server(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def spark():
-    """One real local Spark session (``local[2]``, no UI) for the whole test session, stopped
-    at the end. Tests that use it are marked slow and put in the xdist group "spark", so
-    one worker starts it. Needs pyspark and Java (``make install-java``)."""
-    pytest.importorskip("pyspark")
-    import shutil
-
-    if shutil.which("java") is None:
-        pytest.skip(
-            "Spark needs Java: make install-java (apt-get install openjdk-17-jre-headless)"
-        )
+def _local_spark():
     from pyspark.sql import SparkSession
 
     session = (
@@ -83,5 +72,31 @@ def spark():
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
+    return session
+
+
+@pytest.fixture(scope="session")
+def _spark_sessions():
+    """The local Spark sessions of this worker: one, unless a test stopped it (the test of
+    a stopped session's message does), after which the next test gets a fresh one."""
+    pytest.importorskip("pyspark")
+    import shutil
+
+    if shutil.which("java") is None:
+        pytest.skip(
+            "Spark needs Java: make install-java (apt-get install openjdk-17-jre-headless)"
+        )
+    sessions: list = []
+    yield sessions
+    for session in sessions[-1:]:
+        session.stop()
+
+
+@pytest.fixture
+def spark(_spark_sessions):
+    """One real local Spark session (``local[2]``, no UI) shared by the tests of a worker,
+    stopped at the end. Tests that use it are marked slow and put in the xdist group
+    "spark", so one worker starts it. Needs pyspark and Java (``make install-java``)."""
+    if not _spark_sessions or _spark_sessions[-1].sparkContext._jsc is None:
+        _spark_sessions.append(_local_spark())
+    return _spark_sessions[-1]

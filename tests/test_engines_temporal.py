@@ -102,20 +102,8 @@ def test_temporal_leakage_keys_on_every_local_engine(parquet) -> None:
 
 @pytest.fixture
 def live_spark(spark):
-    """The shared session, or a fresh one when another test stopped it."""
-    if getattr(spark.sparkContext, "_jsc", None) is not None:
-        yield spark
-        return
-    from pyspark.sql import SparkSession
-
-    fresh = (
-        SparkSession.builder.master("local[2]")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .getOrCreate()
-    )
-    yield fresh
-    fresh.stop()
+    """The shared session (the conftest fixture starts a fresh one when a test stopped it)."""
+    return spark
 
 
 @pytest.mark.slow
