@@ -10,6 +10,7 @@ from typing import Any
 
 from mlops_testkit import MltkUsageError
 from mlops_testkit._args import count
+from mlops_testkit._args import seed as seed_arg
 from mlops_testkit.behavioral.harness import (
     DEFAULT_BATCH,
     EXPECTATIONS,
@@ -100,6 +101,7 @@ def _plan(inputs: Any, perturb: Any, seed: int | None, where: str) -> _Plan:
             "frame['text'].tolist(); predict then receives a list of texts), or perturb the "
             "frame with jitter, increase, decrease or swap_category"
         )
+    seed = None if seed is None else seed_arg(seed, where)
     chooser = _chooser(seed)
     if kind == "list":
         flat, owner, descriptions, empty = [], [], [], 0

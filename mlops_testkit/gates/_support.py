@@ -259,7 +259,16 @@ def codes(values: Any) -> tuple[Any, list[str]]:
             used = np.unique(raw)
             labels = ["NaN" if u < 0 else cats[u] for u in used]
             return np.searchsorted(used, raw), labels
-        coded, uniques = pd.factorize(series, use_na_sentinel=True, sort=True)
+        try:
+            coded, uniques = pd.factorize(series, use_na_sentinel=True, sort=True)
+        except TypeError:  # list, array, dict or set cells cannot be hashed
+            from mlops_testkit import MltkUsageError
+
+            raise MltkUsageError(
+                f"{series.name if series.name is not None else 'a group column'!r} holds "
+                "cells that are not single values (lists, arrays, dicts or sets): a group "
+                "needs one hashable value per example; expand or drop the column"
+            ) from None
         labels = [str(u) for u in uniques]
         if (coded < 0).any():
             coded = np.where(coded < 0, len(labels), coded)

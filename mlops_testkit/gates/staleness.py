@@ -184,7 +184,13 @@ def _predict(model: Any, X: Any, n: int, period: str, where: str) -> Any:
             f"{where}: model must have predict() or be a callable X -> predictions, got "
             f"{type(model).__name__}"
         )
-    return s.vector(fn(X), f"the predictions for period {period!r}", where, n)
+    try:
+        predictions = fn(X)
+    except Exception as exc:
+        raise MltkUsageError(
+            f"{where}: the model raised {type(exc).__name__} predicting period {period!r}: {exc}"
+        ) from exc
+    return s.vector(predictions, f"the predictions for period {period!r}", where, n)
 
 
 def staleness_report(
