@@ -405,7 +405,7 @@ def test_a_confidence_outside_half_to_one_is_a_usage_error(where, confidence) ->
             lambda: assert_slices(
                 [0, 1] * 20, [0, 1] * 20, ["a", "b"] * 20, metric="accuracy", max_gap=1.0
             ),
-            r"assert_slices: max_gap must be < 1, got 1\.0",
+            r"assert_slices: max_gap must be >= 0 and < 1, got 1\.0",
         ),
     ],
 )

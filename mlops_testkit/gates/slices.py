@@ -239,6 +239,7 @@ def assert_slices(
             max_gap,
             "max_gap",
             where,
+            low=0,
             high=1 if bounded else None,
             high_open=True,
             why=f"{metric_name} lies in [0, 1]: a gap of 1 or more could never be exceeded",

@@ -187,6 +187,10 @@ def _sizes(batch_sizes: Any) -> list[int]:
             )
         if value not in sizes:
             sizes.append(int(value))
+    if not sizes:
+        raise MltkUsageError(
+            f"{WHERE}: batch_sizes is empty: give at least one batch size, e.g. (1, 7, 64)"
+        )
     return sizes
 
 
