@@ -97,6 +97,11 @@ def _checklist_outputs(preds: Predictions) -> tuple[Any, Any]:
         p = np.clip(preds.raw.astype(float), 0, 1)
         return (p > 0.5).astype(int), np.stack([1 - p, p], axis=1)
     if np.issubdtype(preds.raw.dtype, np.integer):
+        if len(preds.raw) and int(preds.raw.min()) < 0:
+            raise MltkUsageError(
+                "run_checklist: integer labels must be class indices >= 0, got "
+                f"{int(preds.raw.min())}; return class indices, probabilities (2-D) or answers"
+            )
         confs = np.zeros((len(preds.raw), int(preds.raw.max()) + 1))
         confs[np.arange(len(preds.raw)), preds.raw] = 1.0
         return preds.raw, confs

@@ -176,6 +176,14 @@ def _predict_all(
                 f"{len(chunk)} inputs; it must return one per input"
             )
         parts.append(arr)
+    shapes = {part.shape[1:] for part in parts}
+    if len(shapes) > 1:
+        raise MltkUsageError(
+            f"{where}: predict returned outputs of different shapes from one batch to the "
+            f"next ({', '.join(str((len(p), *p.shape[1:])) for p in parts[:4])}): it must "
+            "return the same kind of output (labels, scores or one row of class scores per "
+            "input) for every batch"
+        )
     raw = np.concatenate(parts) if parts else np.empty(0)
     if raw.ndim == 2 and raw.shape[1] == 0:
         raise MltkUsageError(f"{where}: predict returned rows of 0 class scores")
