@@ -318,7 +318,8 @@ def _too_many_row(
 
 def _too_few(row: DriftRow, valid_ref: int, valid_cur: int) -> bool:
     """Mark a row not applicable when a side has too few values to judge drift."""
-    if min(valid_ref, valid_cur) >= MIN_VALUES or (valid_cur == 0 and valid_ref > 0):
+    all_missing_now = valid_cur == 0 and min(valid_ref, row.n_current) >= MIN_VALUES
+    if min(valid_ref, valid_cur) >= MIN_VALUES or all_missing_now:
         return False
     row.applicable = False
     row.note = (

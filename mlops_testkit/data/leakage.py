@@ -100,21 +100,35 @@ def _on_columns(train: Any, test: Any, on: Any) -> list[Any]:
 def _check_round(decimals: Any) -> None:
     places = list(decimals.values()) if isinstance(decimals, Mapping) else [decimals]
     if decimals is None or all(
-        isinstance(p, int) and not isinstance(p, bool) for p in places if p is not None
+        isinstance(p, int) and not isinstance(p, bool) and p >= 0 for p in places if p is not None
     ):
         return
     raise MltkUsageError(
-        "leakage_report: round must be decimals or a mapping column -> decimals (integers), "
-        f"got {decimals!r}"
+        "leakage_report: round must be decimals or a mapping column -> decimals (integers "
+        f">= 0: the engines do not round to tens), got {decimals!r}"
     )
 
 
-def _unhashable(value: Any) -> bool:
+def _awkward(value: Any) -> bool:
+    """A cell pandas cannot hash: unhashable, or text with a lone surrogate."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeError:
+            return True
+        return False
     try:
         hash(value)
     except TypeError:
         return True
     return False
+
+
+def _text_key(value: Any) -> Any:
+    """``repr(value)`` (one-to-one), except that a missing value stays missing."""
+    if value is None or (isinstance(value, float) and value != value):
+        return value
+    return repr(value)
 
 
 def leakage_report(
@@ -154,13 +168,12 @@ def leakage_report(
     try:
         hash_train = pd.util.hash_pandas_object(left, index=False)
         hash_test = pd.util.hash_pandas_object(right, index=False)
-    except TypeError:
-        # unhashable cells (lists, dicts, sets): compare their text instead
-        bad = [
-            c for c in keys if left[c].map(_unhashable).any() or right[c].map(_unhashable).any()
-        ]
-        left = left.assign(**{c: left[c].map(repr) for c in bad})
-        right = right.assign(**{c: right[c].map(repr) for c in bad})
+    except (TypeError, UnicodeError):
+        # unhashable cells (lists, dicts, sets) or text that is not valid Unicode (a lone
+        # surrogate): compare their repr instead, which is one-to-one; missing stays missing
+        bad = [c for c in keys if left[c].map(_awkward).any() or right[c].map(_awkward).any()]
+        left = left.assign(**{c: left[c].map(_text_key) for c in bad})
+        right = right.assign(**{c: right[c].map(_text_key) for c in bad})
         hash_train = pd.util.hash_pandas_object(left, index=False)
         hash_test = pd.util.hash_pandas_object(right, index=False)
     candidates = hash_test.isin(set(hash_train.to_numpy()))

@@ -88,6 +88,21 @@ def _split(batch: Any, where: str) -> tuple[tuple[Any, ...], dict[str, Any], Any
     )
 
 
+def degenerate_inputs(batch: Any, where: str) -> str | None:
+    """Why the model inputs of ``batch`` cannot be evidence, or None: an input tensor of
+    0 rows, or floating inputs that hold no finite value at all. Outputs computed from
+    them prove nothing about the model (partly missing inputs are left to the model)."""
+    torch = sys.modules["torch"]
+    args, kwargs, _, _ = _split(batch, where)
+    inputs = [v for v in (*args, *kwargs.values()) if isinstance(v, torch.Tensor)]
+    if any(t.dim() > 0 and t.shape[0] == 0 for t in inputs):
+        return "the batch has 0 rows: the outputs on it prove nothing"
+    floating = [t for t in inputs if t.is_floating_point() or t.is_complex()]
+    if floating and not any(bool(t.detach().isfinite().any()) for t in floating):
+        return "every input value of the batch is NaN or inf: the outputs on it prove nothing"
+    return None
+
+
 def _call_model(model: Any, args: Any, kwargs: Any, where: str) -> Any:
     """Run the model; an exception it raises becomes the kit's error naming it (a device
     mismatch stays a RuntimeError, which the checks turn into a device hint)."""

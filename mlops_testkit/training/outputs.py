@@ -13,7 +13,13 @@ from mlops_testkit._args import flag
 from mlops_testkit._format import message, table
 from mlops_testkit.reporting.results import CheckResult, record
 from mlops_testkit.reporting.score import evidences
-from mlops_testkit.training.batches import _check_module, _forward, _torch, select_output
+from mlops_testkit.training.batches import (
+    _check_module,
+    _forward,
+    _torch,
+    degenerate_inputs,
+    select_output,
+)
 
 # --- finite values ---------------------------------------------------------------------
 
@@ -243,19 +249,29 @@ class OutputShapeReport(CheckResult):
 
     kind = "output_shape"
 
-    def __init__(self, rows: list[dict[str, Any]], outputs: Any, expected: Any) -> None:
+    def __init__(
+        self,
+        rows: list[dict[str, Any]],
+        outputs: Any,
+        expected: Any,
+        degenerate: str | None = None,
+    ) -> None:
         self.rows, self.outputs, self.expected = rows, outputs, expected
+        self.degenerate = degenerate  # why the batch cannot be evidence, or None
         self.name = "output shape"
 
     @property
     def passed(self) -> bool:
-        return not self.rows
+        return not self.rows and self.degenerate is None
 
     @property
     def headline(self) -> str:
         if self.passed:
             return f"the outputs match {self.expected!r}"
-        return f"the model's output does not match the expected shape in {len(self.rows)} place(s)"
+        if self.degenerate is not None and not self.rows:
+            return f"output shape not judged: {self.degenerate}"
+        head = f"the model's output does not match the expected shape in {len(self.rows)} place(s)"
+        return head if self.degenerate is None else f"{head}; {self.degenerate}"
 
 
 def output_shape_report(
@@ -280,7 +296,10 @@ def output_shape_report(
     if output is not None:
         outputs = select_output(outputs, output, where)
     return OutputShapeReport(
-        _shape_problems(outputs, expected, dtype, "output"), outputs, expected
+        _shape_problems(outputs, expected, dtype, "output"),
+        outputs,
+        expected,
+        degenerate_inputs(batch, where),
     )
 
 
@@ -301,12 +320,13 @@ def assert_output_shape(
     report = record(output_shape_report(model, batch, expected, dtype=dtype, output=output))
     outputs = report.outputs
     if not report.passed:
+        hint = (
+            "Pass a batch of real inputs (at least one row, finite values)."
+            if report.degenerate is not None and not report.rows
+            else "Look for a missing squeeze/flatten/reshape, a wrong out_features, or a "
+            "reduction over the wrong dim."
+        )
         raise AssertionError(
-            message(
-                report.headline,
-                table(report.rows, ["output", "got", "expected"]),
-                "Look for a missing squeeze/flatten/reshape, a wrong out_features, or a "
-                "reduction over the wrong dim.",
-            )
+            message(report.headline, table(report.rows, ["output", "got", "expected"]), hint)
         )
     return outputs

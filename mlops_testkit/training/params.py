@@ -59,6 +59,20 @@ def _matches_any(name: str, patterns: Iterable[str]) -> bool:
     return any(name == p or fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
+def _check_names(names: Any, arg: str, where: str) -> None:
+    """``names`` must be a list or tuple of parameter names or globs."""
+    if isinstance(names, str) or not isinstance(names, list | tuple | set | frozenset):
+        raise MltkUsageError(
+            f"{where}: {arg} takes a list of parameter names or globs (e.g. ['encoder.*'])"
+            f"{' or True' if arg == 'expect_trainable' else ''}, got {names!r}"
+        )
+    wrong = [n for n in names if not isinstance(n, str)]
+    if wrong:
+        raise MltkUsageError(
+            f"{where}: {arg} takes parameter names or globs as strings; got {wrong[0]!r}"
+        )
+
+
 def params_update_report(
     model: Any,
     batch: Any,
@@ -84,12 +98,9 @@ def params_update_report(
     where = "params_update_report"
     _check_module(model, where)
     _check_loss_args(loss_fn, step, where)
-    if isinstance(ignore, str) or (
-        expect_trainable is not None
-        and not isinstance(expect_trainable, bool)
-        and isinstance(expect_trainable, str)
-    ):
-        raise MltkUsageError(f"{where}: ignore and expect_trainable take a list of names/globs")
+    _check_names(ignore, "ignore", where)
+    if expect_trainable is not None and not isinstance(expect_trainable, bool):
+        _check_names(expect_trainable, "expect_trainable", where)
     clone, opt, batch = _prepare(model, batch, optimizer, device, where)
     report = ParamsUpdateReport(stale_optimizer=_stale_optimizer(clone, opt))
     nothing = no_trainable(clone)

@@ -17,7 +17,13 @@ from mlops_testkit._args import seed as seed_arg
 from mlops_testkit._format import message, table
 from mlops_testkit.reporting.results import CheckResult, record
 from mlops_testkit.reporting.score import evidences
-from mlops_testkit.training.batches import _check_module, _device_hint, _forward, _torch
+from mlops_testkit.training.batches import (
+    _check_module,
+    _device_hint,
+    _forward,
+    _torch,
+    degenerate_inputs,
+)
 from mlops_testkit.training.compare import (
     _differences,
     _snapshot,
@@ -273,9 +279,12 @@ def checkpoint_report(
     with torch.no_grad():
         out_before = _snapshot(_forward(original, batch, where))
         out_after = _snapshot(_forward(loaded, batch, where))
+    degenerate = degenerate_inputs(batch, where)
+    if degenerate is not None:
+        report.rows.append({"entry": "batch", "problem": f"{degenerate}: nothing compared"})
     for path in nonfinite_paths(out_before, "output")[:10]:
         report.rows.append({"entry": path, "problem": "eval output is NaN/inf: nothing compared"})
-    if element_count(out_before) == 0:
+    if degenerate is None and element_count(out_before) == 0:
         report.rows.append(
             {
                 "entry": "output",

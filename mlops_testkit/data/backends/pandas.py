@@ -17,7 +17,9 @@ def check_unique_columns(frame: Any, name: str, where: str) -> None:
     """Refuse a frame whose column names repeat: a column must mean one thing."""
     from collections import Counter
 
-    repeated = [c for c, n in Counter(list(frame.columns)).items() if n > 1]
+    # NaN names are all one name (NaN != NaN would hide the repeat)
+    keys = ["(NaN)" if isinstance(c, float) and c != c else c for c in frame.columns]
+    repeated = [c for c, n in Counter(keys).items() if n > 1]
     if repeated:
         raise MltkUsageError(
             f"{where}: {name} has duplicate column names {[str(c) for c in repeated][:10]}; "
@@ -119,8 +121,12 @@ def _count(series: Any) -> dict[Any, int]:
 
 
 def _is_missing(value: Any) -> bool:
+    import pandas as pd
+
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
     try:
-        return bool(value != value) or value is None or str(value) in ("<NA>", "NaT")
+        return bool(value != value)
     except (TypeError, ValueError):
         return False
 
