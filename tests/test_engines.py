@@ -4,6 +4,8 @@ a usage error naming the argument."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -194,6 +196,29 @@ def test_spark_leakage(spark, parquet) -> None:
     assert (report.leaked, report.total) == (300, 500) and report.examples
     leaked = set(zip(test["income"].iloc[200:], test["age"].iloc[200:], strict=True))
     assert all((e["income"], e["age"]) in leaked for e in report.examples)
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("spark")
+def test_spark_leakage_examples_name_their_rows(spark, parquet, tmp_path) -> None:
+    ref, _, ref_path, _ = parquet["clean"]
+    test = ref.iloc[[5, 17, 40]].reset_index(drop=True)
+    test.to_parquet(tmp_path / "test.parquet")
+    on = ["income", "age"]
+    report = leakage_report(
+        spark.read.parquet(ref_path), spark.read.parquet(str(tmp_path / "test.parquet")), on=on
+    )
+    assert report.leaked == 3 and len(report.examples) == 3
+    files = {"test.parquet": pd.read_parquet(tmp_path / "test.parquet")}
+    for example in report.examples:
+        for side in ("test row", "train row"):
+            name, row = example[side].rsplit(":", 1)  # file.parquet:row
+            if name not in files:
+                files[name] = pd.read_parquet(next(Path(ref_path).parent.rglob(name)))
+            assert tuple(files[name].iloc[int(row)][on]) == (example["income"], example["age"])
+    # built in memory: no row identity, the key columns name the row
+    memory = leakage_report(spark.createDataFrame(ref), spark.createDataFrame(test), on=on)
+    assert memory.leaked == 3 and memory.examples[0]["test row"] is None
 
 
 @pytest.mark.slow

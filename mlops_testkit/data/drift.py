@@ -84,6 +84,7 @@ from mlops_testkit.data.drift_stats import (
     adjust_p_values,  # noqa: F401 - re-exported: mlops_testkit.data imports it from here
     adjusted_p_values,
 )
+from mlops_testkit.data.sketch import binned_histogram
 from mlops_testkit.reporting.results import (
     CheckResult,
     Renderer,
@@ -95,6 +96,8 @@ from mlops_testkit.reporting.results import (
     short_test,
 )
 from mlops_testkit.reporting.score import evidences
+
+MAX_PLOTS = 6  # histograms of drifted numeric columns in a report
 
 
 @dataclass
@@ -318,18 +321,33 @@ def drift_report(
             if significant and missing_moved and not moved:
                 row.note = (row.note + "; " if row.note else "") + "missing share moved"
     rows.sort(key=lambda r: (r.applicable, not r.drifted, r.p_adjusted, r.column))
-    return DriftReport(rows, float(alpha), correction, method)
+    report = DriftReport(rows, float(alpha), correction, method)
+    # histograms of the drifted columns an engine counted in a grid (no values came back)
+    for col, (ref_side, cur_side, grid) in numeric.items():
+        name = display(col)
+        if grid is not None and name in report.drifted and len(report.plots) < MAX_PLOTS:
+            hist = binned_histogram(grid, ref_side.binned, cur_side.binned)
+            if hist:
+                report.plots[name] = hist
+    return report
 
 
 def _plots(report: DriftReport, reference: Any, current: Any) -> dict[str, Any]:
-    """Histograms of the drifted numeric columns (up to 6), for the report."""
+    """Histograms of the drifted numeric columns (up to ``MAX_PLOTS``), for the report:
+    from the values of pandas frames, else those drift_report drew from an engine's grid
+    counts."""
     pd = sys.modules.get("pandas")
     if pd is None or not all(isinstance(f, pd.DataFrame) for f in (reference, current)):
-        return {}  # engines send no values to draw
+        return report.plots  # an engine sent grid counts, not values
     by_name = {display(c): c for c in reference.columns}
     plots = {}
     for row in report.rows:
-        if row.drifted and row.kind == "numeric" and len(plots) < 6 and row.column in by_name:
+        if (
+            row.drifted
+            and row.kind == "numeric"
+            and len(plots) < MAX_PLOTS
+            and row.column in by_name
+        ):
             col = by_name[row.column]
             hist = histogram(reference[col], current[col])
             if hist:

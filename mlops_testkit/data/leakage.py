@@ -142,6 +142,10 @@ def leakage_report(
     """Find test rows whose ``on`` columns (default: all shared columns) also occur in
     train. ``round`` (decimals, or a mapping column -> decimals) rounds float columns
     first, to catch near-duplicates. Missing values compare equal to each other.
+    Examples name their rows: the index (pandas), the row position (polars, Arrow,
+    Parquet), or ``file.parquet:row`` for a Spark DataFrame read from files (Spark's
+    ``_metadata``); a Spark DataFrame built in memory has no row identity, and its
+    examples show the key columns only.
 
     Example::
 

@@ -196,3 +196,32 @@ def decile_counts(grid: Grid, ref: Binned, cur: Binned, bins: int = 10) -> tuple
         np.bincount(group, weights=p, minlength=len(cuts) + 1),
         np.bincount(group, weights=q, minlength=len(cuts) + 1),
     )
+
+
+def binned_histogram(
+    grid: Grid, ref: Binned, cur: Binned, bins: int = 20
+) -> dict[str, Any] | None:
+    """Reference and current shares on ``bins`` common display bins, drawn from the grid
+    counts an engine sent (no values): the same shape as
+    :func:`~mlops_testkit.reporting.results.histogram`. Each grid bin goes to the display
+    bin of its right boundary, clipped to the pooled data range (tail bins land in the end
+    bins), so a share is exact up to one grid bin at each display boundary."""
+    import numpy as np
+
+    if not ref.finite or not cur.finite:
+        return None
+    lo, hi = min(ref.minimum, cur.minimum), max(ref.maximum, cur.maximum)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    if lo == hi:
+        hi = lo + 1.0
+    edges = np.linspace(lo, hi, bins + 1)
+
+    def shares(side: Binned) -> list[float]:
+        keys = np.array(sorted(side.counts), dtype=np.int64)
+        counts = np.array([side.counts[k] for k in keys.tolist()], dtype=np.float64)
+        upper = np.clip(grid.upper(keys), lo, hi)
+        where = np.clip(np.searchsorted(edges, upper, side="left") - 1, 0, bins - 1)
+        return (np.bincount(where, weights=counts, minlength=bins) / side.finite).tolist()
+
+    return {"edges": edges.tolist(), "reference": shares(ref), "current": shares(cur)}

@@ -5,7 +5,8 @@ about ``SAMPLE_ROWS`` rows to place the grid (a filter in one scan), one aggrega
 counts every numeric column's grid bins with exact moments, and one ``groupBy`` per
 categorical column (at most ``MAX_CATEGORIES`` counts back): see :mod:`.spark_counts`. No
 (column, value) pair is sent unaggregated. A leakage check is a join and sends a few
-example rows."""
+example rows; a row read from files is named ``file.parquet:row`` (Spark's hidden
+``_metadata``), other rows by their key columns."""
 
 from __future__ import annotations
 
@@ -184,20 +185,59 @@ class SparkBackend(Backend):
         train_keys = self.obj.select(
             [key(c, i, self.types, "t") for i, c in enumerate(on)]
         ).dropDuplicates()
-        test_keys = test.select([key(c, i, test_types, "k") for i, c in enumerate(on)])
+        test_id, train_id = _row_id(F, test), _row_id(F, self.obj)
+        test_keys = test.select(
+            [key(c, i, test_types, "k") for i, c in enumerate(on)]
+            + ([test_id.alias(TEST_ROW)] if test_id is not None else [])
+        )
         condition = [F.col(f"k{i}").eqNullSafe(F.col(f"t{i}")) for i in range(len(on))]
         joined = test_keys.join(train_keys, on=condition, how="left_semi")
         leaked, total = joined.count(), test.count()
         examples = joined.limit(max_examples).collect() if max_examples else []
+        train_rows: dict[tuple[Any, ...], Any] = {}
+        if examples and train_id is not None:
+            # one train row per example key: a join of the few examples with train
+            wanted = self.obj.sparkSession.createDataFrame(
+                [tuple(r[f"k{i}"] for i in range(len(on))) for r in examples],
+                test_keys.select([f"k{i}" for i in range(len(on))]).schema,
+            )
+            found = (
+                self.obj.select(
+                    [key(c, i, self.types, "t") for i, c in enumerate(on)]
+                    + [train_id.alias(TRAIN_ROW)]
+                )
+                .join(F.broadcast(wanted), on=condition, how="inner")
+                .groupBy([f"k{i}" for i in range(len(on))])
+                .agg(F.min(TRAIN_ROW).alias(TRAIN_ROW))
+                .collect()
+            )
+            train_rows = {tuple(r[f"k{i}"] for i in range(len(on))): r[TRAIN_ROW] for r in found}
         return (
             int(leaked),
             int(total),
             [
                 {
-                    "test row": None,  # Spark rows have no index
-                    "train row": None,
+                    "test row": row[TEST_ROW] if test_id is not None else None,
+                    "train row": train_rows.get(tuple(row[f"k{i}"] for i in range(len(on)))),
                     **{str(c): row[f"k{i}"] for i, c in enumerate(on[:6])},
                 }
                 for row in examples
             ],
         )
+
+
+TEST_ROW, TRAIN_ROW = "__mltk_test_row__", "__mltk_train_row__"
+
+
+def _row_id(F: Any, df: Any) -> Any:
+    """Where a row of ``df`` comes from, ``file.parquet:row``, from Spark's hidden
+    ``_metadata`` of file sources; None for a DataFrame not read from files (it has no row
+    identity: its leakage examples show their key columns only)."""
+    ident = F.concat_ws(
+        ":", F.col("_metadata.file_name"), F.col("_metadata.row_index").cast("string")
+    )
+    try:
+        df.select(ident).schema  # noqa: B018 - analysis only: does the source have it?
+    except Exception:
+        return None
+    return ident

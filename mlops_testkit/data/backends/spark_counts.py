@@ -1,16 +1,19 @@
 """The Spark aggregations that count a side: every numeric column's grid bins, its moments,
 and each categorical column's categories. Nothing leaves the executors unaggregated.
 
-Bins: one bucket expression per column, ``k = (column * 2**32 + bin) * 2 + f``, packs the
-column's position, the grid bin of the value (the arithmetic of
-:meth:`~mlops_testkit.data.sketch.Grid.index`, so every engine puts a value in the same bin)
-and, on integer grids, whether the value is not a whole number, into one long; the keys of
-all columns are exploded and counted by one ``groupBy``. Spark aggregates partially on each
-executor before the shuffle, so what crosses the network is one row per occupied bin and
-partition, and what reaches the driver one row per occupied bin (at most about 8,400 per
-column). Moments: one global aggregation, the minimum, maximum, and sums of ``d`` and
-``d**2`` where ``d`` is the distance to a pivot near the grid's centre (the standard
-deviation, without the cancellation of raw sums).
+Bins: each numeric column becomes its grid coordinate ``z = (x - a) / width``; the
+coordinates of a row are exploded with their position (``posexplode``), and ONE bucket
+expression, ``k = (position * 2**32 + bin) * 2 + f``, packs the column's position, the grid
+bin of the value (the arithmetic of :meth:`~mlops_testkit.data.sketch.Grid.index`, so every
+engine puts a value in the same bin) and whether ``z`` is not a whole number (on integer
+grids: the value is not) into one long, counted by one ``groupBy``. One expression after the
+explode, not one per column before it: twenty copies of the bucket expression make the
+generated method too large for the JVM to compile, and the scan then runs interpreted, about
+four times slower. Spark aggregates partially on each executor before the shuffle, so what
+crosses the network is one row per occupied bin and partition, and what reaches the driver
+one row per occupied bin (at most about 8,400 per column). Moments: one global aggregation,
+the minimum, maximum, and sums of ``d`` and ``d**2`` where ``d`` is the distance to a pivot
+near the grid's centre (the standard deviation, without the cancellation of raw sums).
 
 Categories: one ``groupBy`` per column, which reads only that column (Parquet) and keys a
 hash aggregate by its value; at most ``MAX_CATEGORIES + 1`` rows come back, and a column
@@ -34,28 +37,34 @@ def bin_counts(F: Any, frame: Any, grids: list[Any], n: int) -> list[Any]:
     bins, one for the moments."""
     from mlops_testkit.data.sketch import Binned
 
-    keyed, moments = [], []
+    if len({g.bins for g in grids}) > 1:
+        raise RuntimeError("bin_counts: every grid must have the same number of central bins")
+    moments = []
     for i, grid in enumerate(grids):
-        x, z = F.col(f"v{i}"), F.col(f"z{i}")
-        key = (_index(F, z, grid.bins) + F.lit(i * SHIFT)) * 2
-        if grid.integer:  # the key's last bit: a value that is not a whole number
-            key = key + (x != F.floor(x)).cast("long")
-        keyed.append(key.alias(f"k{i}"))
+        x = F.col(f"v{i}")
         d = x - F.lit(grid.a + grid.width * grid.bins / 2)  # from a pivot near the centre
         moments += [F.min(x), F.max(x), F.sum(d), F.sum(d * d)]
-    scaled = frame.select(
-        *[F.col(f"v{i}") for i in range(len(grids))],
-        *[
-            ((F.col(f"v{i}") - F.lit(g.a)) / F.lit(g.width)).alias(f"z{i}")
-            for i, g in enumerate(grids)
-        ],
-    )
-    # the keys in a projection of their own: each generated method stays small enough for
-    # the JIT to compile it (one huge method would run interpreted)
+    # Each column's grid coordinate z = (x - a) / width, exploded with its position, so that
+    # ONE bin expression serves every column: twenty copies of it in one generated method
+    # push the method past the size the JVM compiles, and the scan runs interpreted (4x).
+    z = F.col("z")
+    key = (_index(F, z, grids[0].bins) + F.col("p") * F.lit(SHIFT)) * 2
+    # the last bit: z is not a whole number (``%``, not ``floor``: a far outlier's z does not
+    # fit a long)
+    key = key + ((z % F.lit(1.0)) != F.lit(0.0)).cast("long")
     rows = (
-        scaled.select(*keyed)
-        .select(F.explode(F.array(*[F.col(f"k{i}") for i in range(len(grids))])).alias("k"))
-        .where(F.col("k").isNotNull())  # missing values (null, NaN, +-inf) are counted apart
+        frame.select(
+            F.posexplode(
+                F.array(
+                    *[
+                        ((F.col(f"v{i}") - F.lit(g.a)) / F.lit(g.width))
+                        for i, g in enumerate(grids)
+                    ]
+                )
+            ).alias("p", "z")
+        )
+        .where(z.isNotNull())  # missing values (null, NaN, +-inf) are counted apart
+        .select(key.alias("k"))
         .groupBy("k")
         .count()
         .collect()
@@ -63,14 +72,15 @@ def bin_counts(F: Any, frame: Any, grids: list[Any], n: int) -> list[Any]:
     stats = frame.agg(*moments).collect()[0]
     out = [Binned({}, 0, n) for _ in grids]
     for row in rows:
-        key, fraction = divmod(int(row["k"]), 2)
-        i = (key + SHIFT // 2) // SHIFT
+        key_, fraction = divmod(int(row["k"]), 2)
+        i = (key_ + SHIFT // 2) // SHIFT
         b = out[i]
         count = int(row["count"])
-        index = key - i * SHIFT
+        index = key_ - i * SHIFT
         b.counts[index] = b.counts.get(index, 0) + count
         b.finite += count
-        b.non_integer += count if fraction else 0
+        # on an integer grid (width 1, a whole), z is whole exactly when the value is
+        b.non_integer += count if fraction and grids[i].integer else 0
     for i, b in enumerate(out):
         lo, hi, s1, s2 = stats[4 * i : 4 * i + 4]
         b.missing = n - b.finite
