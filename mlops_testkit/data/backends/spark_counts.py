@@ -49,9 +49,9 @@ def bin_counts(F: Any, frame: Any, grids: list[Any], n: int) -> list[Any]:
     # push the method past the size the JVM compiles, and the scan runs interpreted (4x).
     z = F.col("z")
     key = (_index(F, z, grids[0].bins) + F.col("p") * F.lit(SHIFT)) * 2
-    # the last bit: z is not a whole number (``%``, not ``floor``: a far outlier's z does not
-    # fit a long)
-    key = key + ((z % F.lit(1.0)) != F.lit(0.0)).cast("long")
+    # the last bit: z is not a whole number (``rint``, a double, not ``floor``: a far
+    # outlier's z does not fit a long)
+    key = key + (z != F.rint(z)).cast("long")
     rows = (
         frame.select(
             F.posexplode(
