@@ -279,20 +279,23 @@ def test_pythonpath_in_a_new_pyproject_table_and_for_a_src_layout(repo) -> None:
 
 
 def test_no_pythonpath_when_the_package_is_installed_or_the_key_is_set(
-    repo, tmp_path_factory, monkeypatch, capsys
+    repo, tmp_path_factory, capsys
 ) -> None:
     _textclf(repo)
-    monkeypatch.syspath_prepend(str(repo))  # the repository itself on sys.path is no install
-    args = ["init", "--local", "--model-paths", "textclf/**", "--dry-run"]
-    assert cli(args) == 0 and "+pythonpath = .\n" in capsys.readouterr().out
-    site = tmp_path_factory.mktemp("site")  # an installed copy, outside the repository
-    (site / "textclf").mkdir()
-    (site / "textclf" / "__init__.py").write_text("")
-    monkeypatch.syspath_prepend(str(site))
-    assert cli(["init", "--local", "--model-paths", "textclf/**"]) == 0
-    assert "pythonpath" not in (repo / "pytest.ini").read_text()
+    # sys.path changes in a context of their own: undoing the fixture's monkeypatch would
+    # also undo the repo fixture's chdir, and init would then write into the cwd of pytest
+    with pytest.MonkeyPatch.context() as paths:
+        paths.syspath_prepend(str(repo))  # the repository itself on sys.path is no install
+        args = ["init", "--local", "--model-paths", "textclf/**", "--dry-run"]
+        assert cli(args) == 0 and "+pythonpath = .\n" in capsys.readouterr().out
+        site = tmp_path_factory.mktemp("site")  # an installed copy, outside the repository
+        (site / "textclf").mkdir()
+        (site / "textclf" / "__init__.py").write_text("")
+        paths.syspath_prepend(str(site))
+        assert cli(["init", "--local", "--model-paths", "textclf/**"]) == 0
+        assert "pythonpath" not in (repo / "pytest.ini").read_text()
     (repo / "pytest.ini").unlink()
-    monkeypatch.undo()
+    assert Path.cwd() == repo  # still in the repository under test
     (repo / "pytest.ini").write_text("[pytest]\npythonpath = lib\n")
     assert cli(["init", "--local", "--model-paths", "textclf/**"]) == 0
     assert pytest_config.find(repo).values["pythonpath"] == "lib"  # the user's, kept
