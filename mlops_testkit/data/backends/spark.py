@@ -79,8 +79,9 @@ class SparkBackend(Backend):
     def all_missing(self, column: Any) -> bool:
         return self.obj.select(self.F.col(column)).na.drop().limit(1).count() == 0
 
-    def _as_float(self, column: Any) -> Any:
-        """The column as a double, temporal values as nanoseconds; NaN and +-inf as null."""
+    def _as_float(self, column: Any, finite: bool = True) -> Any:
+        """The column as a double, temporal values as nanoseconds; NaN and +-inf as null
+        (``finite=False``: left as they are, for :func:`.spark_counts.bin_counts`)."""
         F = self.F
         name = type(self.types[column]).__name__
         col = F.col(f"`{column}`")
@@ -89,11 +90,15 @@ class SparkBackend(Backend):
         if name in ("DateType", "TimestampType", "TimestampNTZType"):
             col = F.unix_micros(col.cast("timestamp")) * 1000
         col = col.cast("double")
+        if not finite:
+            return col
         bad = F.isnan(col) | (col == float("inf")) | (col == float("-inf"))
         return F.when(bad, None).otherwise(col)
 
-    def _frame(self, columns: list[Any]) -> Any:
-        return self.obj.select([self._as_float(c).alias(f"v{i}") for i, c in enumerate(columns)])
+    def _frame(self, columns: list[Any], finite: bool = True) -> Any:
+        return self.obj.select(
+            [self._as_float(c, finite).alias(f"v{i}") for i, c in enumerate(columns)]
+        )
 
     def values(self, columns: list[Any]) -> dict[Any, Any]:
         import numpy as np
@@ -139,7 +144,13 @@ class SparkBackend(Backend):
         from mlops_testkit.data.backends.spark_counts import bin_counts
 
         columns = list(grids)
-        counted = bin_counts(self.F, self._frame(columns), list(grids.values()), self.n_rows())
+        counted = bin_counts(
+            self.F,
+            self._frame(columns),
+            list(grids.values()),
+            self.n_rows(),
+            raw=self._frame(columns, finite=False),
+        )
         return dict(zip(columns, counted, strict=True))
 
     def categories(self, columns: list[Any]) -> dict[Any, Any]:

@@ -31,10 +31,12 @@ from mlops_testkit.data.drift_stats import MISSING
 SHIFT = 2**32  # k = column * SHIFT + bin; |bin| < 2**31
 
 
-def bin_counts(F: Any, frame: Any, grids: list[Any], n: int) -> list[Any]:
+def bin_counts(F: Any, frame: Any, grids: list[Any], n: int, raw: Any = None) -> list[Any]:
     """:class:`~mlops_testkit.data.sketch.Binned` histograms of ``frame``'s columns ``v0``,
     ``v1``... (doubles, NaN and infinities as null) in ``grids``: one aggregation for the
-    bins, one for the moments."""
+    bins, one for the moments. ``raw``, the same columns with NaN and infinities left in,
+    spares the bins pass the nulling (a CASE per column): ``z + 0 * x`` is NaN exactly
+    where ``x`` is not finite, and one ``isnan`` after the explode drops those."""
     from mlops_testkit.data.sketch import Binned
 
     if len({g.bins for g in grids}) > 1:
@@ -52,18 +54,15 @@ def bin_counts(F: Any, frame: Any, grids: list[Any], n: int) -> list[Any]:
     # the last bit: z is not a whole number (``rint``, a double, not ``floor``: a far
     # outlier's z does not fit a long)
     key = key + (z != F.rint(z)).cast("long")
+    source = frame if raw is None else raw
+    coordinates = [
+        (F.col(f"v{i}") - F.lit(g.a)) / F.lit(g.width) + F.lit(0.0) * F.col(f"v{i}")
+        for i, g in enumerate(grids)
+    ]
     rows = (
-        frame.select(
-            F.posexplode(
-                F.array(
-                    *[
-                        ((F.col(f"v{i}") - F.lit(g.a)) / F.lit(g.width))
-                        for i, g in enumerate(grids)
-                    ]
-                )
-            ).alias("p", "z")
-        )
-        .where(z.isNotNull())  # missing values (null, NaN, +-inf) are counted apart
+        source.select(F.posexplode(F.array(*coordinates)).alias("p", "z"))
+        # missing values (null, NaN, +-inf) are counted apart: n minus the binned
+        .where(z.isNotNull() & ~F.isnan(z))
         .select(key.alias("k"))
         .groupBy("k")
         .count()
