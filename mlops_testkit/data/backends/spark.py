@@ -2,7 +2,8 @@
 spark-submit, Databricks Connect / Spark Connect). Everything runs as Spark jobs; only
 aggregates come back. A side of a drift check costs a row count, a Bernoulli sample of
 about ``SAMPLE_ROWS`` rows to place the grid (a filter in one scan), one aggregation that
-counts every numeric column's grid bins with exact moments, and one ``groupBy`` per
+counts every numeric column's grid bins (one bucket expression after a ``posexplode``), one
+for the exact moments, and one ``groupBy`` per
 categorical column (at most ``MAX_CATEGORIES`` counts back): see :mod:`.spark_counts`. No
 (column, value) pair is sent unaggregated. A leakage check is a join and sends a few
 example rows; a row read from files is named ``file.parquet:row`` (Spark's hidden
