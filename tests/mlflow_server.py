@@ -8,87 +8,40 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from mlops_testkit.ci.local import LocalMlflow, free_port
 
 
-def _stop_group(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-
-
-class MlflowServer:
-    """``mlflow server`` with a given backend store, on a free loopback port."""
+class MlflowServer(LocalMlflow):
+    """``mlflow server`` with a given backend store (sqlite by default, or PostgreSQL),
+    artifacts under ``workdir/artifacts`` as plain paths: the kit's own ``ci-local``
+    server (start, readiness, stop) with the store the test chooses."""
 
     def __init__(self, workdir: Path, backend_uri: str | None = None) -> None:
-        self.workdir = Path(workdir)
+        super().__init__(workdir)
+        self.workdir = self.folder
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.backend_uri = backend_uri or f"sqlite:///{self.workdir / 'mlflow.db'}"
-        self.port = free_port()
-        self.uri = f"http://127.0.0.1:{self.port}"
-        self.log = self.workdir / "server.log"
-        self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 90.0) -> MlflowServer:
-        mlflow_cmd = Path(sys.executable).with_name("mlflow")
-        env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
-        with self.log.open("wb") as log:
-            self.proc = subprocess.Popen(
-                [
-                    str(mlflow_cmd),
-                    "server",
-                    "--backend-store-uri",
-                    self.backend_uri,
-                    "--default-artifact-root",
-                    str(self.workdir / "artifacts"),
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--workers",
-                    "1",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"mlflow server exited early:\n{self.log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(self.uri + "/health", timeout=2) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.25)
-        self.stop()
-        raise RuntimeError(
-            f"mlflow server not ready in {timeout} s:\n{self.log.read_text()[-3000:]}"
-        )
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            _stop_group(self.proc)
+    def argv(self) -> list[str]:
+        return [
+            str(Path(sys.executable).with_name("mlflow")),
+            "server",
+            "--backend-store-uri",
+            self.backend_uri,
+            "--default-artifact-root",
+            str(self.workdir / "artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            "1",
+        ]
 
     def __enter__(self) -> MlflowServer:
         return self.start()

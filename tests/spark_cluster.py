@@ -21,7 +21,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,16 +28,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from mlops_testkit.ci.local import free_port
+
 EXECUTOR_MEMORY = "512m"
 WORKER_MEMORY = "1g"  # what a worker offers; one 512m executor each fits
 DAEMON_MEMORY = "384m"  # heap of the master and worker JVMs themselves
 DRIFT_COLUMNS = ["income", "score", "age", "region", "member"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def spark_home() -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
 import time
 import uuid
@@ -20,6 +19,7 @@ pytest.importorskip("mlflow")
 
 from mlflow import MlflowClient
 
+from mlops_testkit.ci.local import free_port
 from mlops_testkit.cli import main as cli
 from mlops_testkit.gate_report import build_report, gate_test_entry
 from mlops_testkit.registry.promotion import (
@@ -292,12 +292,6 @@ def test_registry_resolves_candidate_and_champion(client, model, tmp_path) -> No
         resolve(client, model, parse_candidate("staging"))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_cli_refuses_cleanly(client, model, tmp_path, capsys, monkeypatch) -> None:
     path = report(tmp_path, model, "1", None, passed=False)
     assert cli(["promote", "--model", model, "--version", "1", "--gate-report", path]) == 1
@@ -316,7 +310,7 @@ def test_cli_refuses_cleanly(client, model, tmp_path, capsys, monkeypatch) -> No
     assert exc.value.code == 2
     assert "'one' is not a model version" in capsys.readouterr().err
     # an unreachable server: refused within the timeout, nothing promoted
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")
     started = time.monotonic()
     assert cli(["rollback", "--model", model, "--timeout", "2"]) == 1
     assert time.monotonic() - started < 10

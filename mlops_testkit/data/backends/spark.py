@@ -194,9 +194,8 @@ class SparkBackend(Backend):
                 expr = F.round(expr, places)
             return expr.alias(f"{prefix}{i}")
 
-        train_keys = self.obj.select(
-            [key(c, i, self.types, "t") for i, c in enumerate(on)]
-        ).dropDuplicates()
+        train_cols = [key(c, i, self.types, "t") for i, c in enumerate(on)]
+        train_keys = self.obj.select(train_cols).dropDuplicates()
         test_id, train_id = _row_id(F, test), _row_id(F, self.obj)
         test_keys = test.select(
             [key(c, i, test_types, "k") for i, c in enumerate(on)]
@@ -214,10 +213,7 @@ class SparkBackend(Backend):
                 test_keys.select([f"k{i}" for i in range(len(on))]).schema,
             )
             found = (
-                self.obj.select(
-                    [key(c, i, self.types, "t") for i, c in enumerate(on)]
-                    + [train_id.alias(TRAIN_ROW)]
-                )
+                self.obj.select([*train_cols, train_id.alias(TRAIN_ROW)])
                 .join(F.broadcast(wanted), on=condition, how="inner")
                 .groupBy([f"k{i}" for i in range(len(on))])
                 .agg(F.min(TRAIN_ROW).alias(TRAIN_ROW))

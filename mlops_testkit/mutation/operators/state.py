@@ -7,6 +7,11 @@ from typing import Any
 
 from mlops_testkit.mutation.registry import Operator, Patcher, register
 
+CHECKPOINT_TEST = (  # the test that kills both state faults
+    "def test_checkpoint_round_trip(trained, x, tmp_path):\n"
+    "    assert_checkpoint_roundtrip(trained, x, save=save, load=load, tmp_path=tmp_path)"
+)
+
 
 @register
 class BuffersDropped(Operator):
@@ -16,10 +21,7 @@ class BuffersDropped(Operator):
     name = "buffers_dropped"
     area = "state"
     catches = "assert_checkpoint_roundtrip"
-    example = (
-        "def test_checkpoint_round_trip(trained, x, tmp_path):\n"
-        "    assert_checkpoint_roundtrip(trained, x, save=save, load=load, tmp_path=tmp_path)"
-    )
+    example = CHECKPOINT_TEST
 
     def install(self, patcher: Patcher) -> None:
         import torch
@@ -53,10 +55,7 @@ class LoadNotStrict(Operator):
     name = "load_not_strict"
     area = "state"
     catches = "assert_checkpoint_roundtrip"
-    example = (
-        "def test_checkpoint_round_trip(trained, x, tmp_path):\n"
-        "    assert_checkpoint_roundtrip(trained, x, save=save, load=load, tmp_path=tmp_path)"
-    )
+    example = CHECKPOINT_TEST
 
     def install(self, patcher: Patcher) -> None:
         import torch
