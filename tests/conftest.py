@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -64,6 +65,8 @@ def mlflow_server(tmp_path_factory):
 def _local_spark():
     from pyspark.sql import SparkSession
 
+    # the executors' Python is this one, with numpy and pyarrow: the drift bins' Arrow pass
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     session = (
         SparkSession.builder.master("local[2]")
         .appName("mlops-testkit-tests")

@@ -181,12 +181,19 @@ class SparkCluster:
                 os.killpg(proc.pid, signal.SIGKILL)
 
 
-def run_driver(master: str, data: Path, timeout: float = 540.0) -> dict[str, Any]:
-    """Run this module as the driver on ``master``; return the verdicts it printed."""
-    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
+def run_driver(
+    master: str,
+    data: Path,
+    timeout: float = 540.0,
+    worker_python: str = sys.executable,
+    only_drift: bool = False,
+) -> dict[str, Any]:
+    """Run this module as the driver on ``master``; return the verdicts it printed. The
+    executors' Python workers run ``worker_python``."""
+    env = dict(os.environ, PYSPARK_PYTHON=worker_python, SPARK_LOCAL_IP="127.0.0.1")
     env.pop("PYTEST_CURRENT_TEST", None)
     proc = subprocess.run(
-        [sys.executable, __file__, master, str(data)],
+        [sys.executable, __file__, master, str(data), *(["drift"] if only_drift else [])],
         env=env,
         capture_output=True,
         text=True,
@@ -204,11 +211,15 @@ def run_driver(master: str, data: Path, timeout: float = 540.0) -> dict[str, Any
 # --- the driver --------------------------------------------------------------------------------
 
 
-def verdicts(spark: Any, data: Path) -> dict[str, Any]:
+def verdicts(spark: Any, data: Path, only_drift: bool = False) -> dict[str, Any]:
     """The verdicts of drift, leakage, skew and schema on the Parquet inputs under ``data``
-    (written by :func:`tests.test_spark_cluster.write_inputs`), as JSON-able values."""
+    (written by :func:`tests.test_spark_cluster.write_inputs`), as JSON-able values, and
+    the kit's warnings during drift (one says the Arrow count could not run)."""
+    import warnings
+
     from mlops_testkit import (
         MltkUsageError,
+        MltkWarning,
         drift_report,
         leakage_report,
         schema_report,
@@ -216,11 +227,16 @@ def verdicts(spark: Any, data: Path) -> dict[str, Any]:
     )
 
     out: dict[str, Any] = {}
-    for case in ("clean", "drifted"):
-        ref = spark.read.parquet(str(data / f"{case}-ref"))
-        cur = spark.read.parquet(str(data / f"{case}-cur"))
-        report = drift_report(ref, cur, columns=DRIFT_COLUMNS)
-        out[f"drift/{case}"] = [report.passed, sorted(report.drifted)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", MltkWarning)
+        for case in ("clean", "drifted"):
+            ref = spark.read.parquet(str(data / f"{case}-ref"))
+            cur = spark.read.parquet(str(data / f"{case}-cur"))
+            report = drift_report(ref, cur, columns=DRIFT_COLUMNS)
+            out[f"drift/{case}"] = [report.passed, sorted(report.drifted)]
+    out["drift/warnings"] = [str(w.message) for w in caught if w.category is MltkWarning]
+    if only_drift:
+        return out
     train = spark.read.parquet(str(data / "clean-ref"))
     test = spark.read.parquet(str(data / "leak-test"))
     leak = leakage_report(train, test, on=["income", "age"], max_examples=3)
@@ -298,7 +314,7 @@ def executors(spark: Any) -> dict[str, Any]:
     }
 
 
-def main(master: str, data: str) -> None:
+def main(master: str, data: str, only_drift: bool = False) -> None:
     from pyspark.sql import SparkSession
 
     builder = (
@@ -324,11 +340,11 @@ def main(master: str, data: str) -> None:
                 raise RuntimeError("the cluster did not give the application 2 executors")
             time.sleep(0.5)
     try:
-        out = verdicts(spark, Path(data))
+        out = verdicts(spark, Path(data), only_drift)
     finally:
         spark.stop()
     print(json.dumps(out), flush=True)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], sys.argv[3:] == ["drift"])

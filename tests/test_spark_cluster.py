@@ -4,13 +4,15 @@ JVMs on 127.0.0.1 started by the pyspark wheel's ``spark-class`` (tests/spark_cl
 A driver process runs drift, leakage, skew and schema against ``spark://127.0.0.1:PORT``
 with two executors (1 core, 512m each), and again on ``local[2]``; the verdicts equal each
 other and pandas' on the same seeded data. The inputs are Parquet written to this machine's
-tmp folder, which the workers (on the same machine) read; the jobs use Spark SQL only, so
-no Python closure is shipped and no driver-local object is needed by an executor.
+tmp folder, which the workers (on the same machine) read. The only Python shipped is the
+drift bins' counting function, a self-contained closure Spark serialises (numpy and
+pyarrow on the executors, not mlops-testkit); nothing else needs a driver-local object.
 """
 
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +109,7 @@ def runs(spark_cluster, tmp_path_factory) -> dict[str, Any]:
     apps = spark_cluster.status().get("completedapps", [])
     local = run_driver("local[2]", data)
     return {
+        "data": data,
         "pandas": expected,
         "cluster": cluster,
         "local": local,
@@ -142,6 +145,30 @@ def test_drift_verdicts_equal_local_and_pandas(runs, case) -> None:
     key = f"drift/{case}"
     assert runs["cluster"][key] == runs["local"][key] == runs["pandas"][key]
     assert runs["pandas"][key][0] == (case == "clean")  # the data does what it says
+
+
+def test_the_executors_counted_the_bins_with_numpy(runs) -> None:
+    # the Arrow count ran in the executors' Python workers: no fallback to Spark SQL
+    assert runs["cluster"]["drift/warnings"] == runs["local"]["drift/warnings"] == []
+
+
+def test_executors_without_pyarrow_count_with_spark_sql(runs, tmp_path) -> None:
+    # the executors' Python cannot import pyarrow: the same verdicts, from the SQL count,
+    # and one warning that says why and how to fix it (then SQL for the session)
+    hidden = tmp_path / "hidden"
+    (hidden / "pyarrow").mkdir(parents=True)
+    (hidden / "pyarrow" / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'pyarrow'\")\n"
+    )
+    python = tmp_path / "python-without-pyarrow"
+    python.write_text(f'#!/bin/sh\nPYTHONPATH="{hidden}:$PYTHONPATH" exec {sys.executable} "$@"\n')
+    python.chmod(0o755)
+    plain = run_driver("local[2]", runs["data"], worker_python=str(python), only_drift=True)
+    for case in ("clean", "drifted"):
+        assert plain[f"drift/{case}"] == runs["pandas"][f"drift/{case}"]
+    [warning] = plain["drift/warnings"]
+    assert "could not count reference's bins with numpy over Arrow" in warning
+    assert "No module named 'pyarrow'" in warning and "PYSPARK_PYTHON" in warning
 
 
 def test_leakage_verdicts_equal_local_and_pandas(runs) -> None:

@@ -30,6 +30,7 @@ from typing import Any
 CENTRAL_BINS = 8192
 SAMPLE_SIZE = 65_536  # values per side and column used to place the grid
 TAIL_QUANTILE = 0.001
+MAX_Z = 1.7e308  # grid coordinates are clipped here: tail bin indices stay within +-1024
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,9 @@ class Grid:
         """Bin indices of a float array of finite values (numpy)."""
         import numpy as np
 
-        z = (x - self.a) / self.width
+        with np.errstate(over="ignore"):
+            # a finite value far out on a fine grid overflows z to +-inf: the last tail bin
+            z = np.clip((x - self.a) / self.width, -MAX_Z, MAX_Z)
         out = np.ceil(z)
         low = z <= 0
         if low.any():
@@ -56,26 +59,22 @@ class Grid:
             out[high] = self.bins + 1 + np.floor(np.log2(1.0 + (z[high] - self.bins)))
         return out.astype(np.int64)
 
-    def spark_index(self, column: str) -> str:
-        """The same bin index as a Spark SQL expression of the column ``column``."""
-        z = f"((`{column}` - ({self.a!r})) / ({self.width!r}))"
-        return (
-            f"CAST(CASE WHEN {z} <= 0 THEN -FLOOR(LOG2(1.0 - {z})) "
-            f"WHEN {z} > {self.bins} THEN {self.bins} + 1 + FLOOR(LOG2(1.0 + ({z} - {self.bins}))) "
-            f"ELSE CEIL({z}) END AS BIGINT)"
-        )
-
     def upper(self, index: Any) -> Any:
         """The right boundary (in value units) of each bin index."""
         import numpy as np
 
         i = np.asarray(index, dtype=np.float64)
-        z = np.where(
+        with np.errstate(over="ignore"):  # the farthest tail bins end beyond the doubles
+            return self.a + self._z(i) * self.width
+
+    def _z(self, i: Any) -> Any:
+        import numpy as np
+
+        return np.where(
             i <= 0,
             -(np.exp2(-i) - 1.0),
             np.where(i > self.bins, self.bins + np.exp2(i - self.bins) - 1.0, i),
         )
-        return self.a + z * self.width
 
 
 def choose_grid(samples: list[Any]) -> Grid:

@@ -1,19 +1,22 @@
 """The Spark backend: a ``pyspark.sql.DataFrame`` in the user's own SparkSession (local,
 spark-submit, Databricks Connect / Spark Connect). Everything runs as Spark jobs; only
 aggregates come back. A side of a drift check costs a row count, a Bernoulli sample of
-about ``SAMPLE_ROWS`` rows to place the grid (a filter in one scan), one aggregation that
-counts every numeric column's grid bins (one bucket expression after a ``posexplode``), one
-for the exact moments, and one ``groupBy`` per
-categorical column (at most ``MAX_CATEGORIES`` counts back): see :mod:`.spark_counts`. No
-(column, value) pair is sent unaggregated. A leakage check is a join and sends a few
+about ``SAMPLE_ROWS`` rows to place the grid (a filter in one scan), one pass that counts
+every numeric column's grid bins and moments with numpy over Arrow batches in the
+executors' Python workers (or, where they lack numpy or pyarrow, two Spark SQL
+aggregations, with a warning), and one ``groupBy`` per categorical column (at most
+``MAX_CATEGORIES`` counts back): see :mod:`.spark_counts`. No (column, value) pair is sent
+unaggregated. A leakage check is a join and sends a few
 example rows; a row read from files is named ``file.parquet:row`` (Spark's hidden
 ``_metadata``), other rows by their key columns."""
 
 from __future__ import annotations
 
+import warnings
+import weakref
 from typing import Any
 
-from mlops_testkit import MltkUsageError
+from mlops_testkit import MltkUsageError, MltkWarning
 from mlops_testkit.data.backends import EXACT_UP_TO, Backend, engine_guard
 from mlops_testkit.extras import require
 
@@ -141,17 +144,36 @@ class SparkBackend(Backend):
         return out
 
     def binned(self, grids: dict[Any, Any]) -> dict[Any, Any]:
-        """One aggregation for all columns (:func:`.spark_counts.bin_counts`)."""
-        from mlops_testkit.data.backends.spark_counts import bin_counts
+        """Bins and moments of all columns in one pass of numpy over Arrow batches on the
+        executors (:func:`.spark_counts.arrow_bin_counts`); where the executors' Python
+        cannot run it (no numpy or pyarrow there), in two Spark SQL aggregations
+        (:func:`.spark_counts.bin_counts`), with a warning that says why."""
+        from mlops_testkit.data.backends.spark_counts import arrow_bin_counts, bin_counts
 
-        columns = list(grids)
+        columns, session = list(grids), self.obj.sparkSession
+        raw = self._frame(columns, finite=False)
+        arrow_failed = None
+        if session not in _SQL_ONLY:
+            try:
+                counted = arrow_bin_counts(self.F, raw, list(grids.values()), self.n_rows())
+                return dict(zip(columns, counted, strict=True))
+            except Exception as exc:
+                arrow_failed = exc
         counted = bin_counts(
-            self.F,
-            self._frame(columns),
-            list(grids.values()),
-            self.n_rows(),
-            raw=self._frame(columns, finite=False),
+            self.F, self._frame(columns), list(grids.values()), self.n_rows(), raw=raw
         )
+        if arrow_failed is not None:  # SQL ran where Arrow did not: the workers lack something
+            _SQL_ONLY.add(session)
+            warnings.warn(
+                MltkWarning(
+                    f"{self.where}: Spark's Python workers could not count {self.name}'s bins "
+                    f"with numpy over Arrow ({_reason(arrow_failed)}); counted them with Spark "
+                    "SQL instead, about twice as slow, for the rest of this session. Give the "
+                    "executors a Python with numpy and pyarrow (PYSPARK_PYTHON when the "
+                    "session starts; spark.pyspark.python under spark-submit)"
+                ),
+                stacklevel=2,
+            )
         return dict(zip(columns, counted, strict=True))
 
     def categories(self, columns: list[Any]) -> dict[Any, Any]:
@@ -232,6 +254,16 @@ class SparkBackend(Backend):
                 for row in examples
             ],
         )
+
+
+_SQL_ONLY: Any = weakref.WeakSet()  # sessions whose workers could not run the Arrow count
+
+
+def _reason(exc: BaseException) -> str:
+    """The line of a (Python worker's) error that says what went wrong."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    named = [line for line in lines if "Error" in line.split(":")[0]]
+    return ((named or lines or [type(exc).__name__])[-1])[:200]
 
 
 TEST_ROW, TRAIN_ROW = "__mltk_test_row__", "__mltk_train_row__"
