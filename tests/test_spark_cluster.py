@@ -11,6 +11,7 @@ pyarrow on the executors, not mlops-testkit); nothing else needs a driver-local 
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -161,7 +162,10 @@ def test_executors_without_pyarrow_count_with_spark_sql(runs, tmp_path) -> None:
         "raise ModuleNotFoundError(\"No module named 'pyarrow'\")\n"
     )
     python = tmp_path / "python-without-pyarrow"
-    python.write_text(f'#!/bin/sh\nPYTHONPATH="{hidden}:$PYTHONPATH" exec {sys.executable} "$@"\n')
+    python.write_text(
+        f'#!/bin/sh\nPYTHONPATH={shlex.quote(str(hidden))}:"$PYTHONPATH" '
+        f'exec {shlex.quote(sys.executable)} "$@"\n'
+    )
     python.chmod(0o755)
     plain = run_driver("local[2]", runs["data"], worker_python=str(python), only_drift=True)
     for case in ("clean", "drifted"):

@@ -51,12 +51,43 @@ GRIDS = {
 @pytest.fixture(params=["arrow", "sql"])
 def path(request, spark, monkeypatch):
     """Both ways the Spark side counts: numpy over Arrow batches on the executors (the
-    default), and the Spark SQL aggregations used where the executors' Python cannot."""
+    default), and the Spark SQL aggregations used where that cannot run; the other one
+    fails the test if it is called."""
+    from mlops_testkit.data.backends import spark_counts
+
+    def not_this_one(*args, **kwargs):
+        pytest.fail(f"the {request.param} path counted with the other path's function")
+
+    monkeypatch.setattr(spark_backend, "_SQL_ONLY", weakref.WeakSet())
     if request.param == "sql":
-        monkeypatch.setattr(spark_backend, "_SQL_ONLY", weakref.WeakSet([spark]))
+        spark_backend._SQL_ONLY.add(spark_backend._session_key(spark))
+        monkeypatch.setattr(spark_counts, "arrow_bin_counts", not_this_one)
     else:
-        monkeypatch.setattr(spark_backend, "_SQL_ONLY", weakref.WeakSet())
+        monkeypatch.setattr(spark_counts, "bin_counts", not_this_one)
     return request.param
+
+
+def assert_same(got, expected, where) -> None:
+    assert got.counts == expected.counts, where
+    assert (got.finite, got.missing) == (expected.finite, expected.missing), where
+    assert (got.minimum, got.maximum) == (expected.minimum, expected.maximum), where
+    assert got.std == pytest.approx(expected.std, rel=1e-9, nan_ok=True), where
+    assert got.non_integer == expected.non_integer, where
+
+
+def in_memory(grid, values):
+    """What the in-memory path counts, with the standard deviation computed exactly
+    (rational arithmetic): np.std of 1e9 + 1e-3 noise is itself off by about 4e-9."""
+    from fractions import Fraction
+
+    finite = values[np.isfinite(values)]
+    expected = bin_values(grid, finite)
+    expected.missing = len(values) - len(finite)
+    if grid.a > 1e8:  # the "big" column; the others' np.std is exact enough
+        exact = [Fraction(float(v)) for v in finite]
+        mean = sum(exact) / len(exact)
+        expected.std = math.sqrt(sum((v - mean) ** 2 for v in exact) / len(exact))
+    return expected
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -79,18 +110,97 @@ def test_bins_and_moments_equal_the_in_memory_path(spark, path, seed) -> None:
 
 
 def test_the_counts_come_back_without_to_arrow_as_on_pyspark_3_5(spark, monkeypatch) -> None:
-    from pyspark.sql import DataFrame
+    monkeypatch.setattr(spark_backend, "_SQL_ONLY", weakref.WeakSet())
+    df = spark.createDataFrame(frame(4, rows=10_000))
+    for cls in type(df).__mro__:  # pyspark 3.5's DataFrame has no toArrow: collect() instead
+        if "toArrow" in vars(cls):
+            monkeypatch.delattr(cls, "toArrow")
+    assert not hasattr(df, "toArrow")
+    got = SparkBackend(df, "ref", "drift_report").binned(GRIDS)
+    data = frame(4, rows=10_000)
+    for col, grid in GRIDS.items():
+        assert_same(got[col], in_memory(grid, data[col].to_numpy(np.float64)), col)
+        assert all(type(k) is int for k in got[col].counts)
+
+
+def test_nulls_empty_partitions_dates_and_no_rows_count_the_same_on_both_paths(
+    spark, monkeypatch
+) -> None:
+    import datetime as dt
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for i in range(40):
+        day = dt.date(2024, 1, 1) + dt.timedelta(days=int(rng.integers(0, 400)))
+        rows.append(
+            (
+                None if i % 7 == 0 else float(rng.normal()),  # Spark nulls, not NaN
+                None,  # no value at all
+                None if i % 5 == 0 else day,
+                dt.datetime(2024, 3, 1, 12) + dt.timedelta(minutes=int(rng.integers(0, 10**5))),
+            )
+        )
+    schema = "x double, nothing double, day date, at timestamp"
+    df = spark.createDataFrame(rows, schema).repartition(16)  # most partitions empty
+    grids = {
+        "x": Grid(-3.0, 6.0 / 8192),
+        "nothing": Grid(0.0, 1.0),
+        "day": Grid(1.70e18, 4e16 / 8192),
+        "at": Grid(1.709e18, 7e15 / 8192),
+    }
+    counted = {}
+    for way in ("arrow", "sql"):
+        monkeypatch.setattr(spark_backend, "_SQL_ONLY", weakref.WeakSet())
+        if way == "sql":
+            spark_backend._SQL_ONLY.add(spark_backend._session_key(spark))
+        counted[way] = SparkBackend(df, "ref", "drift_report").binned(grids)
+        empty = SparkBackend(df.limit(0), "ref", "drift_report").binned(grids)
+        assert all((b.counts, b.finite, b.missing) == ({}, 0, 0) for b in empty.values())
+    x = np.array([r[0] for r in rows if r[0] is not None])
+    expected_x = bin_values(grids["x"], x)
+    expected_x.missing = 40 - len(x)
+    for col in grids:
+        assert_same(counted["arrow"][col], counted["sql"][col], col)
+    assert_same(counted["arrow"]["x"], expected_x, "x")
+    nothing = counted["arrow"]["nothing"]
+    assert (nothing.counts, nothing.finite, nothing.missing) == ({}, 0, 40)
+    assert counted["arrow"]["day"].finite == sum(r[2] is not None for r in rows) < 40
+    assert counted["arrow"]["at"].finite == 40
+
+
+def test_a_failing_query_is_raised_not_recounted_with_sql(spark, monkeypatch) -> None:
+    from mlops_testkit import MltkUsageError
+    from mlops_testkit.data.backends import spark_counts
 
     monkeypatch.setattr(spark_backend, "_SQL_ONLY", weakref.WeakSet())
-    monkeypatch.delattr(DataFrame, "toArrow")  # pyspark 3.5's DataFrame has no toArrow
-    data = frame(4, rows=10_000)
-    got = SparkBackend(spark.createDataFrame(data), "ref", "drift_report").binned(GRIDS)
+    monkeypatch.setattr(
+        spark_counts, "bin_counts", lambda *a, **k: pytest.fail("recounted with SQL")
+    )
+    broken = spark.range(20).selectExpr("IF(assert_true(id < 5) IS NULL, 1.0, 0.0) AS x")
+    with pytest.raises(MltkUsageError, match="cannot be computed by spark"):
+        SparkBackend(broken, "ref", "drift_report").binned({"x": Grid(0.0, 1.0)})
+    assert not spark_backend._SQL_ONLY  # nothing learnt about the executors
+
+
+def test_a_driver_without_what_arrow_needs_counts_with_sql_and_says_so(spark, monkeypatch) -> None:
+    from pyspark.sql.pandas import functions
+
+    from mlops_testkit import MltkWarning
+
+    def too_old() -> None:
+        raise ImportError("PyArrow >= 18.0.0 must be installed; however, your version is 14.0.")
+
+    monkeypatch.setattr(spark_backend, "_SQL_ONLY", weakref.WeakSet())
+    monkeypatch.setattr(functions, "require_minimum_pyarrow_version", too_old)
+    data = frame(6, rows=10_000)
+    side = SparkBackend(spark.createDataFrame(data), "current", "drift_report")
+    with pytest.warns(MltkWarning, match="this Python could not count current's bins") as seen:
+        got = side.binned(GRIDS)
+    assert "PyArrow >= 18.0.0 must be installed" in str(seen[0].message)
+    assert "pyspark[sql]" in str(seen[0].message)
     for col, grid in GRIDS.items():
-        values = data[col].to_numpy(np.float64)
-        expected = bin_values(grid, values[np.isfinite(values)])
-        assert got[col].counts == expected.counts, col
-        assert all(type(k) is int for k in got[col].counts)
-        assert got[col].non_integer == expected.non_integer
+        assert_same(got[col], in_memory(grid, data[col].to_numpy(np.float64)), col)
+    side.binned(GRIDS)  # the rest of the session: SQL, without a second warning
 
 
 def test_values_at_the_end_of_the_doubles_land_in_the_last_tail_bin(spark, path) -> None:

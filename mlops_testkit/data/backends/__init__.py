@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from mlops_testkit import MltkUsageError
+from mlops_testkit import MltkUsageError, MltkWarning
 
 SUPPORTED = (
     "a pandas DataFrame, a polars DataFrame or LazyFrame, a PyArrow Table or Dataset, "
@@ -104,7 +104,7 @@ def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
     def call(self: Backend, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
-        except MltkUsageError:
+        except (MltkUsageError, MltkWarning):  # a kit warning the user's filter made an error
             raise
         except BaseException as exc:
             if not isinstance(exc, Exception) and not is_panic(exc):

@@ -55,7 +55,9 @@ def check_session(df: Any, name: str, where: str) -> None:
 
 
 class SparkBackend(Backend):
-    """A pyspark.sql.DataFrame; every statistic is a Spark aggregate."""
+    """A pyspark.sql.DataFrame; every statistic is a Spark job that sends back aggregates
+    only (the drift bins by numpy over Arrow batches on the executors, the rest in Spark
+    SQL)."""
 
     engine = "spark"
     rank = 2
@@ -145,35 +147,47 @@ class SparkBackend(Backend):
 
     def binned(self, grids: dict[Any, Any]) -> dict[Any, Any]:
         """Bins and moments of all columns in one pass of numpy over Arrow batches on the
-        executors (:func:`.spark_counts.arrow_bin_counts`); where the executors' Python
-        cannot run it (no numpy or pyarrow there), in two Spark SQL aggregations
-        (:func:`.spark_counts.bin_counts`), with a warning that says why."""
-        from mlops_testkit.data.backends.spark_counts import arrow_bin_counts, bin_counts
+        executors (:func:`.spark_counts.arrow_bin_counts`); where this Python or the
+        executors' cannot run it (pandas or pyarrow missing or too old, no numpy or
+        pyarrow in the workers, a worker that does not start), in two Spark SQL
+        aggregations (:func:`.spark_counts.bin_counts`), with a warning that says why.
+        Any other failure of the Arrow job is raised, not retried."""
+        from mlops_testkit.data.backends.spark_counts import (
+            ArrowUnavailable,
+            arrow_bin_counts,
+            bin_counts,
+        )
 
-        columns, session = list(grids), self.obj.sparkSession
+        columns, key = list(grids), _session_key(self.obj.sparkSession)
         raw = self._frame(columns, finite=False)
-        arrow_failed = None
-        if session not in _SQL_ONLY:
+        unavailable = None
+        if key not in _SQL_ONLY:
             try:
                 counted = arrow_bin_counts(self.F, raw, list(grids.values()), self.n_rows())
                 return dict(zip(columns, counted, strict=True))
-            except Exception as exc:
-                arrow_failed = exc
+            except ArrowUnavailable as exc:
+                unavailable = exc
         counted = bin_counts(
             self.F, self._frame(columns), list(grids.values()), self.n_rows(), raw=raw
         )
-        if arrow_failed is not None:  # SQL ran where Arrow did not: the workers lack something
-            _SQL_ONLY.add(session)
+        if unavailable is not None:
+            fix = (
+                "Give the executors a Python with numpy and pyarrow (PYSPARK_PYTHON when "
+                "the session starts; spark.pyspark.python under spark-submit)"
+                if unavailable.side == "executors"
+                else "Install the pandas and pyarrow that pyspark's Arrow functions need "
+                "(pip install 'pyspark[sql]') where pytest runs"
+            )
+            who = "Spark's Python workers" if unavailable.side == "executors" else "this Python"
             warnings.warn(
                 MltkWarning(
-                    f"{self.where}: Spark's Python workers could not count {self.name}'s bins "
-                    f"with numpy over Arrow ({_reason(arrow_failed)}); counted them with Spark "
-                    "SQL instead, about twice as slow, for the rest of this session. Give the "
-                    "executors a Python with numpy and pyarrow (PYSPARK_PYTHON when the "
-                    "session starts; spark.pyspark.python under spark-submit)"
+                    f"{self.where}: {who} could not count {self.name}'s bins with numpy over "
+                    f"Arrow ({unavailable.reason}); counted them with Spark SQL instead, about "
+                    f"twice as slow, for the rest of this session. {fix}"
                 ),
-                stacklevel=2,
+                stacklevel=3,
             )
+            _SQL_ONLY.add(key)  # after the warning: a warning raised as an error retries
         return dict(zip(columns, counted, strict=True))
 
     def categories(self, columns: list[Any]) -> dict[Any, Any]:
@@ -256,14 +270,13 @@ class SparkBackend(Backend):
         )
 
 
-_SQL_ONLY: Any = weakref.WeakSet()  # sessions whose workers could not run the Arrow count
+_SQL_ONLY: Any = weakref.WeakSet()  # Spark contexts that could not run the Arrow count
 
 
-def _reason(exc: BaseException) -> str:
-    """The line of a (Python worker's) error that says what went wrong."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    named = [line for line in lines if "Error" in line.split(":")[0]]
-    return ((named or lines or [type(exc).__name__])[-1])[:200]
+def _session_key(session: Any) -> Any:
+    """What the Arrow count's success depends on: the SparkContext (its executors and
+    their Python), or the session itself under Spark Connect (no context on the client)."""
+    return getattr(session, "_sc", None) or session
 
 
 TEST_ROW, TRAIN_ROW = "__mltk_test_row__", "__mltk_train_row__"

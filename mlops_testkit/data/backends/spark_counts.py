@@ -161,9 +161,12 @@ def arrow_bin_counts(F: Any, raw: Any, grids: list[Any], n: int) -> list[Any]:
         [g.a + g.width * g.bins / 2 for g in grids],  # pivots near the centre, as above
         [g.integer for g in grids],
     )
-    with warnings.catch_warnings():  # pyspark's note on pandas 3: the count uses no pandas
-        warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
-        binned = raw.mapInArrow(counter, ARROW_SCHEMA)
+    try:
+        with warnings.catch_warnings():  # pyspark's note on pandas 3: the count uses none
+            warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
+            binned = raw.mapInArrow(counter, ARROW_SCHEMA)
+    except Exception as exc:  # before any job: pyspark's checks of pandas and pyarrow here
+        raise ArrowUnavailable("driver", exc) from exc
     summed = binned.groupBy("p", "k").agg(
         F.sum("n").alias("n"),
         F.min("lo").alias("lo"),
@@ -171,7 +174,12 @@ def arrow_bin_counts(F: Any, raw: Any, grids: list[Any], n: int) -> list[Any]:
         F.sum("s1").alias("s1"),
         F.sum("s2").alias("s2"),
     )
-    table = _columns(summed)
+    try:
+        table = _columns(summed)
+    except Exception as exc:
+        if not any(sign in str(exc) for sign in WORKER_TROUBLE):
+            raise  # the data, or a bug: the SQL count would not do better
+        raise ArrowUnavailable("executors", exc) from exc
     out = [Binned({}, 0, n) for _ in grids]
     for i, b in enumerate(out):
         mine = table["p"] == i
@@ -189,6 +197,30 @@ def arrow_bin_counts(F: Any, raw: Any, grids: list[Any], n: int) -> list[Any]:
             mean = float(table["s1"][mine][j]) / b.finite
             b.std = math.sqrt(max(float(table["s2"][mine][j]) / b.finite - mean * mean, 0.0))
     return out
+
+
+# what a job's error says when the executors' Python cannot run the count at all
+WORKER_TROUBLE = (
+    "ModuleNotFoundError",
+    "ImportError",
+    "No module named",
+    "Cannot run program",  # PYSPARK_PYTHON is not there
+    "PYTHON_VERSION_MISMATCH",
+    "exited unexpectedly",  # the worker died (killed for memory, crashed at start)
+)
+
+
+class ArrowUnavailable(Exception):
+    """The Arrow count cannot run here: ``side`` is "driver" (pyspark's Arrow functions
+    refuse this Python's pandas or pyarrow) or "executors" (their Python lacks numpy or
+    pyarrow, or does not start)."""
+
+    def __init__(self, side: str, cause: BaseException) -> None:
+        super().__init__(side)
+        self.side = side
+        lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+        named = [line for line in lines if "Error" in line.split(":")[0]]
+        self.reason = ((named or lines or [type(cause).__name__])[-1])[:200]
 
 
 def _columns(frame: Any) -> dict[str, Any]:
