@@ -159,12 +159,17 @@ def hand_written(F, ref, cur) -> dict:
     return out
 
 
+def _must_not_run(*args, **kwargs):
+    raise AssertionError("the SQL-count row ran the Arrow count")
+
+
 def spark_bench(rows: int, repeats: int) -> None:
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
     from mlops_testkit import MltkWarning, drift_report
     from mlops_testkit.data.backends import spark as spark_backend
+    from mlops_testkit.data.backends import spark_counts
 
     root = cache_dir() / str(rows)
     start = time.perf_counter()
@@ -188,11 +193,16 @@ def spark_bench(rows: int, repeats: int) -> None:
 
     def kit(sql_only: bool = False) -> None:
         spark_backend._SQL_ONLY.clear()
-        if sql_only:
-            spark_backend._SQL_ONLY.add(spark)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", MltkWarning)  # a fallback would not be the kit
-            drifted.append(sorted(drift_report(ref, cur).drifted))
+        arrow = spark_counts.arrow_bin_counts
+        if sql_only:  # as after a failed Arrow count; and the Arrow count must not run
+            spark_backend._SQL_ONLY.add(spark_backend._session_key(spark))
+            spark_counts.arrow_bin_counts = _must_not_run
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", MltkWarning)  # a fallback would not be the kit
+                drifted.append(sorted(drift_report(ref, cur).drifted))
+        finally:
+            spark_counts.arrow_bin_counts = arrow
 
     runs = {
         "floor: one aggregation, every column": lambda: floor(F, ref, cur),
