@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -27,20 +26,12 @@ class MlflowServer(LocalMlflow):
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.backend_uri = backend_uri or f"sqlite:///{self.workdir / 'mlflow.db'}"
 
-    def argv(self) -> list[str]:
+    def stores(self) -> list[str]:
         return [
-            str(Path(sys.executable).with_name("mlflow")),
-            "server",
             "--backend-store-uri",
             self.backend_uri,
             "--default-artifact-root",
             str(self.workdir / "artifacts"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--workers",
-            "1",
         ]
 
     def __enter__(self) -> MlflowServer:

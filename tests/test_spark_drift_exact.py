@@ -6,6 +6,7 @@ so a pandas side and a Spark side can share one grid."""
 from __future__ import annotations
 
 import math
+import warnings
 import weakref
 
 import numpy as np
@@ -48,23 +49,30 @@ GRIDS = {
 }
 
 
-@pytest.fixture(params=["arrow", "sql"])
-def path(request, spark, monkeypatch):
-    """Both ways the Spark side counts: numpy over Arrow batches on the executors (the
-    default), and the Spark SQL aggregations used where that cannot run; the other one
-    fails the test if it is called."""
+def count_with(way: str, spark, monkeypatch) -> None:
+    """Make the Spark side count one way: "arrow" (numpy over Arrow batches on the
+    executors, the default) or "sql" (the Spark SQL aggregations used where that cannot
+    run); the other way's function fails the test if it is called."""
     from mlops_testkit.data.backends import spark_counts
 
     def not_this_one(*args, **kwargs):
-        pytest.fail(f"the {request.param} path counted with the other path's function")
+        pytest.fail(f"the {way} path counted with the other path's function")
 
+    monkeypatch.undo()  # a previous way's patches
     monkeypatch.setattr(spark_backend, "_SQL_ONLY", weakref.WeakSet())
-    if request.param == "sql":
+    if way == "sql":
         spark_backend._SQL_ONLY.add(spark_backend._session_key(spark))
         monkeypatch.setattr(spark_counts, "arrow_bin_counts", not_this_one)
     else:
         monkeypatch.setattr(spark_counts, "bin_counts", not_this_one)
-    return request.param
+
+
+@pytest.fixture(params=["arrow", "sql"])
+def path(request, spark):
+    """Each test that takes it runs once per way of counting (:func:`count_with`)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        count_with(request.param, spark, monkeypatch)
+        yield request.param
 
 
 def assert_same(got, expected, where) -> None:
@@ -150,9 +158,7 @@ def test_nulls_empty_partitions_dates_and_no_rows_count_the_same_on_both_paths(
     }
     counted = {}
     for way in ("arrow", "sql"):
-        monkeypatch.setattr(spark_backend, "_SQL_ONLY", weakref.WeakSet())
-        if way == "sql":
-            spark_backend._SQL_ONLY.add(spark_backend._session_key(spark))
+        count_with(way, spark, monkeypatch)
         counted[way] = SparkBackend(df, "ref", "drift_report").binned(grids)
         empty = SparkBackend(df.limit(0), "ref", "drift_report").binned(grids)
         assert all((b.counts, b.finite, b.missing) == ({}, 0, 0) for b in empty.values())
@@ -200,7 +206,10 @@ def test_a_driver_without_what_arrow_needs_counts_with_sql_and_says_so(spark, mo
     assert "pyspark[sql]" in str(seen[0].message)
     for col, grid in GRIDS.items():
         assert_same(got[col], in_memory(grid, data[col].to_numpy(np.float64)), col)
-    side.binned(GRIDS)  # the rest of the session: SQL, without a second warning
+    with warnings.catch_warnings(record=True) as again:
+        warnings.simplefilter("always")
+        assert_same(side.binned(GRIDS)["x"], got["x"], "x")  # the rest: SQL, no new warning
+    assert not [w for w in again if issubclass(w.category, MltkWarning)]
 
 
 def test_values_at_the_end_of_the_doubles_land_in_the_last_tail_bin(spark, path) -> None:

@@ -278,16 +278,22 @@ class LocalMlflow:
         self.log = self.folder / "server.log"
         self.proc: subprocess.Popen | None = None
 
+    def stores(self) -> list[str]:
+        """The ``mlflow server`` options that say where runs and artifacts are kept."""
+        return [
+            "--backend-store-uri",
+            f"sqlite:///{self.folder / 'mlflow.db'}",
+            "--artifacts-destination",
+            str(self.folder / "artifacts"),
+        ]
+
     def argv(self) -> list[str]:
         mlflow = Path(sys.executable).with_name("mlflow")
         exe = str(mlflow) if mlflow.exists() else str(find_runner("mlflow"))
         return [
             exe,
             "server",
-            "--backend-store-uri",
-            f"sqlite:///{self.folder / 'mlflow.db'}",
-            "--artifacts-destination",
-            str(self.folder / "artifacts"),
+            *self.stores(),
             "--host",
             "127.0.0.1",
             "--port",

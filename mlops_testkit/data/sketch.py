@@ -65,16 +65,12 @@ class Grid:
 
         i = np.asarray(index, dtype=np.float64)
         with np.errstate(over="ignore"):  # the farthest tail bins end beyond the doubles
-            return self.a + self._z(i) * self.width
-
-    def _z(self, i: Any) -> Any:
-        import numpy as np
-
-        return np.where(
-            i <= 0,
-            -(np.exp2(-i) - 1.0),
-            np.where(i > self.bins, self.bins + np.exp2(i - self.bins) - 1.0, i),
-        )
+            z = np.where(
+                i <= 0,
+                -(np.exp2(-i) - 1.0),
+                np.where(i > self.bins, self.bins + np.exp2(i - self.bins) - 1.0, i),
+            )
+            return self.a + z * self.width
 
 
 def choose_grid(samples: list[Any]) -> Grid:

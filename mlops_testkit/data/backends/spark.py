@@ -87,7 +87,7 @@ class SparkBackend(Backend):
 
     def _as_float(self, column: Any, finite: bool = True) -> Any:
         """The column as a double, temporal values as nanoseconds; NaN and +-inf as null
-        (``finite=False``: left as they are, for :func:`.spark_counts.bin_counts`)."""
+        (``finite=False``: left as they are, for the bins of :mod:`.spark_counts`)."""
         F = self.F
         name = type(self.types[column]).__name__
         col = F.col(f"`{column}`")
@@ -183,7 +183,7 @@ class SparkBackend(Backend):
                 MltkWarning(
                     f"{self.where}: {who} could not count {self.name}'s bins with numpy over "
                     f"Arrow ({unavailable.reason}); counted them with Spark SQL instead, about "
-                    f"twice as slow, for the rest of this session. {fix}"
+                    f"twice as slow, for the rest of this Spark application. {fix}"
                 ),
                 stacklevel=3,
             )
